@@ -1,0 +1,37 @@
+"""The `autopack` command line: serve, migrate."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Autopack control plane.", no_args_is_help=True)
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
+    """Apply database migrations (creates the SQLite file on first use)."""
+    from autopack.core.database import get_engine
+    from autopack.core.migrate import current_revision, upgrade
+
+    engine = get_engine()
+    upgrade(engine, revision)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    migrate_first: bool = typer.Option(False, "--migrate", help="Apply migrations before serving."),
+) -> None:
+    """Run the API server with uvicorn."""
+    import uvicorn
+
+    if migrate_first:
+        migrate("head")
+    uvicorn.run("autopack.main:app", host=host, port=port, workers=workers, access_log=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,169 @@
+"""Engine, sessions and the request transaction (SQLite and PostgreSQL in lockstep)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from autopack.core.settings import get_settings
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+AFTER_COMMIT_KEY = "autopack_after_commit"
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, busy timeout; writers take the lock up front with BEGIN IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        mode = "IMMEDIATE" if conn.get_execution_options().get("autopack_writer") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def build_engine(url: str) -> Engine:
+    """Create an engine for `url` with the settings both databases need."""
+    settings = get_settings()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+            pool_size=settings.db_pool_size,
+            max_overflow=20,
+        )
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, built on first use from settings."""
+    global _engine, _sessionmaker
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = build_engine(get_settings().sqlalchemy_url)
+                _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+    return _engine
+
+
+def reset_engine() -> None:
+    """Dispose of the engine (tests and settings changes)."""
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+        _sessionmaker = None
+
+
+def is_sqlite() -> bool:
+    """True when the configured database is SQLite."""
+    return get_engine().dialect.name == "sqlite"
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's transaction has committed (file mirrors, notifications)."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a mirror failing must not turn a committed change into an error
+            from autopack.core.logging import get_logger
+
+            get_logger(__name__).exception("after_commit_callback_failed")
+
+
+@contextmanager
+def session_scope(*, writer: bool = True) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error; the one transaction owner."""
+    get_engine()
+    assert _sessionmaker is not None
+    bind = _engine.execution_options(autopack_writer=True) if writer else _engine
+    session = _sessionmaker(bind=bind)
+    try:
+        yield session
+        if writer:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        session.info.pop(AFTER_COMMIT_KEY, None)
+        raise
+    finally:
+        session.close()
+    _run_after_commit(session)
+
+
+def get_write_session() -> Iterator[Session]:
+    """Request dependency for endpoints that change state."""
+    with session_scope(writer=True) as session:
+        yield session
+
+
+def get_read_session() -> Iterator[Session]:
+    """Request dependency for read-only endpoints (never takes the write lock)."""
+    with session_scope(writer=False) as session:
+        yield session
+
+
+# scope="function": commit happens when the endpoint returns, before the response is sent.
+WriteSession = Annotated[Session, Depends(get_write_session, scope="function")]
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
+class SchemaNotMigrated(RuntimeError):
+    """The database has not been migrated to the current revision."""
+
+
+def check_schema_current() -> None:
+    """Refuse to run on a database whose Alembic revision is not the head."""
+    from autopack.core.migrate import current_revision, head_revision
+
+    engine = get_engine()
+    head = head_revision()
+    current = current_revision(engine)
+    if current != head:
+        url = make_url(get_settings().sqlalchemy_url).render_as_string(hide_password=True)
+        raise SchemaNotMigrated(
+            f"Database schema is not migrated (current revision {current or 'none'}, "
+            f"expected {head}) at {url}. Run `autopack migrate` (or `make run`) first."
+        )
+    if "runs" not in inspect(engine).get_table_names():  # pragma: no cover - defensive
+        raise SchemaNotMigrated("Database schema is missing the runs table; run `autopack migrate`.")

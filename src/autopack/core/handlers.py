@@ -1,0 +1,81 @@
+"""Exception handlers for the Autopack API style (`{"detail": ...}`) and the global 500 handler."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from autopack.core.errors import AutopackError
+from autopack.core.logging import get_logger
+from autopack.core.ratelimit import RateLimited
+from autopack.core.responses import json_response
+from autopack.core.settings import get_settings
+
+log = get_logger(__name__)
+
+
+async def autopack_error_handler(request: Request, exc: AutopackError):
+    """Domain errors → their status and `{"detail": ...}`."""
+    body = {"detail": exc.detail}
+    if isinstance(exc, RateLimited):
+        body["error"] = exc.detail  # the reference's slowapi body key
+    return json_response(body, exc.status_code, headers=exc.headers)
+
+
+async def validation_error_handler(request: Request, exc: RequestValidationError):
+    """FastAPI's 422 shape, made safe for inputs that are not JSON-serialisable."""
+    errors = []
+    for err in exc.errors():
+        err = dict(err)
+        if "ctx" in err:
+            err["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
+        if isinstance(err.get("input"), (bytes, bytearray)):
+            err["input"] = err["input"][:200].decode("utf-8", "replace")
+        errors.append(err)
+    return json_response({"detail": jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})}, 422)
+
+
+async def database_unavailable_handler(request: Request, exc: OperationalError):
+    """An unreachable or locked database is a 503 the client may retry, not a crash."""
+    log.warning("database_unavailable", path=request.url.path, error=str(exc.orig)[:200])
+    return json_response({"detail": "Database unavailable, please retry"}, 503, headers={"Retry-After": "1"})
+
+
+async def unhandled_error_handler(request: Request, exc: Exception):
+    """500 with an error id; a redacted report is stored for /runs/{run_id}/errors."""
+    from autopack.errors.reporter import build_report, new_error_id, save_report
+
+    error_id = new_error_id()
+    report = build_report(
+        exc, error_id=error_id, method=request.method, path=request.url.path, url=str(request.url),
+        headers=dict(request.headers), query=request.url.query,
+    )
+    log.error("unhandled_error", error_id=error_id, error_type=type(exc).__name__,
+              path=request.url.path)
+    try:
+        await asyncio.wait_for(run_in_threadpool(save_report, report), timeout=10)
+    except Exception:  # pragma: no cover - never let reporting mask the original error
+        log.warning("error_report_timeout", error_id=error_id)
+    if get_settings().is_production:
+        body = {"detail": "Internal server error", "error_id": error_id,
+                "message": "An unexpected error occurred. Reference this error_id when reporting issues."}
+    else:
+        where = (f"Error report saved to .autonomous_runs/{report['run_id']}/errors/"
+                 if report["run_id"] else "Error report saved")
+        body = {"detail": "Internal server error", "error_id": error_id,
+                "error_type": type(exc).__name__,
+                "message": f"Check server logs for error_id={error_id}", "error_report": where}
+    return json_response(body, 500)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register every handler on `app`."""
+    app.add_exception_handler(AutopackError, autopack_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(OperationalError, database_unavailable_handler)
+    app.add_exception_handler(Exception, unhandled_error_handler)

@@ -1,0 +1,160 @@
+"""Runs, tiers, phases and the event feed of their transitions (reference table names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from autopack.db.base import Base, JSONType, utcnow
+
+
+class Run(Base):
+    """An autonomous build run."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    safety_profile: Mapped[str] = mapped_column(String(64), nullable=False, default="normal")
+    run_scope: Mapped[str] = mapped_column(String(64), nullable=False, default="multi_tier")
+    token_cap: Mapped[int] = mapped_column(BigInteger, nullable=False, default=5_000_000)
+    max_phases: Mapped[int] = mapped_column(Integer, nullable=False, default=25)
+    max_duration_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=120)
+    max_minor_issues_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tokens_used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    ci_runs_used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    minor_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    major_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    promotion_eligible_to_main: Mapped[str] = mapped_column(String(8), nullable=False, default="false")
+    debt_status: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    goal_anchor: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    tiers: Mapped[list[Tier]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="Tier.tier_index"
+    )
+    phases: Mapped[list[Phase]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="Phase.phase_index"
+    )
+
+    @property
+    def run_id(self) -> str:
+        """The reference's synonym for `id`."""
+        return self.id
+
+
+class Tier(Base):
+    """A tier groups phases of a run."""
+
+    __tablename__ = "tiers"
+    __table_args__ = (UniqueConstraint("run_id", "tier_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tier_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    tier_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(32), nullable=False, default="PENDING")
+    token_cap: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ci_run_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_minor_issues_tolerated: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_major_issues_tolerated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    tokens_used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    ci_runs_used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    minor_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    major_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cleanliness: Mapped[str] = mapped_column(String(32), nullable=False, default="clean")
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    run: Mapped[Run] = relationship(back_populates="tiers")
+    phases: Mapped[list[Phase]] = relationship(
+        back_populates="tier", order_by="Phase.phase_index", viewonly=True
+    )
+
+
+class Phase(Base):
+    """One unit of work inside a tier."""
+
+    __tablename__ = "phases"
+    __table_args__ = (
+        UniqueConstraint("run_id", "phase_id"),
+        Index("ix_phases_run_id_phase_index", "run_id", "phase_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phase_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    tier_id: Mapped[int] = mapped_column(
+        ForeignKey("tiers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    phase_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(32), nullable=False, default="QUEUED")
+    task_category: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    complexity: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    builder_mode: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scope: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    intention_refs: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    max_builder_attempts: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_auditor_attempts: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    incident_token_cap: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    builder_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    auditor_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    tokens_used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    minor_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    major_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    issue_state: Mapped[str] = mapped_column(String(32), nullable=False, default="no_issues")
+    quality_level: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    quality_blocked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    retry_attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    revision_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_attempt_timestamp: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    run: Mapped[Run] = relationship(back_populates="phases")
+    tier: Mapped[Tier] = relationship(back_populates="phases")
+
+
+class RunEvent(Base):
+    """One state transition of a run, tier or phase: the feed for streams and the dashboard."""
+
+    __tablename__ = "run_events"
+    __table_args__ = (Index("ix_run_events_run_id_id", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    phase_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    tier_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    entity: Mapped[str] = mapped_column(String(16), nullable=False)  # run | tier | phase
+    from_state: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False, default="api")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)

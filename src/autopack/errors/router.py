@@ -1,0 +1,46 @@
+"""Error report reads for a run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from autopack.core.database import ReadSession
+from autopack.core.responses import json_response
+from autopack.errors import service
+
+router = APIRouter(tags=["errors"])
+
+
+class ErrorListResponse(BaseModel):
+    """Reports of a run, oldest first."""
+
+    run_id: str
+    error_count: int
+    errors: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+class ErrorSummaryResponse(BaseModel):
+    """A text summary of a run's errors."""
+
+    run_id: str
+    summary: str
+
+
+@router.get("/runs/{run_id}/errors", response_model=ErrorListResponse)
+def list_errors(run_id: str, session: ReadSession,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0):
+    """Every error report of a run (paginated)."""
+    return json_response(service.list_reports(session, run_id, limit, offset))
+
+
+@router.get("/runs/{run_id}/errors/summary", response_model=ErrorSummaryResponse)
+def error_summary(run_id: str, session: ReadSession):
+    """A text summary of a run's errors."""
+    return service.summary(session, run_id)

@@ -1,0 +1,104 @@
+"""GET /health: database, optional Qdrant, kill switches (reference shape, DECISIONS §3.6)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from autopack.core.database import get_engine
+from autopack.core.settings import get_settings
+from autopack.db.base import utcnow
+
+_CREDENTIALS = re.compile(r"://[^/@]*:[^/@]*@")
+
+
+def database_identity(raw_url: str | None) -> str:
+    """sha256 of the masked DATABASE_URL env string (reference default when unset), 12 hex chars."""
+    url = raw_url if raw_url else "sqlite:///./autopack.db"
+    masked = _CREDENTIALS.sub("://***:***@", url).replace("\\", "/")
+    return hashlib.sha256(masked.encode()).hexdigest()[:12]
+
+
+def kill_switches() -> dict[str, bool]:
+    """Only the exact value "1" turns a switch on (read from the environment on every call)."""
+    return {
+        "phase6_metrics": os.environ.get("AUTOPACK_ENABLE_PHASE6_METRICS", "0") == "1",
+        "consolidated_metrics": os.environ.get("AUTOPACK_ENABLE_CONSOLIDATED_METRICS", "0") == "1",
+    }
+
+
+def check_database() -> str:
+    """"connected", or "error: <first 50 chars>" (never a credential)."""
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+            conn.execute(text("SELECT id FROM runs LIMIT 1"))
+        return "connected"
+    except Exception as exc:
+        from autopack.errors.reporter import redact_text
+
+        return f"error: {redact_text(str(exc))[:50]}"
+
+
+def check_qdrant(host: str | None) -> str:
+    """"disabled" without QDRANT_HOST, else the result of GET {host}/healthz (2 s timeout)."""
+    if not host:
+        return "disabled"
+    try:
+        response = httpx.get(f"{host.rstrip('/')}/healthz", timeout=2.0)
+    except Exception as exc:
+        return f"error: {str(exc)[:50]}"
+    return "connected" if response.status_code == 200 else f"unhealthy (status {response.status_code})"
+
+
+def health() -> tuple[dict[str, Any], int]:
+    """The health document and its HTTP status (503 when the database is unreachable)."""
+    settings = get_settings()
+    database = check_database()
+    qdrant = check_qdrant(os.environ.get("QDRANT_HOST") or settings.qdrant_host)
+    if database != "connected":
+        status, code = "unhealthy", 503
+    elif qdrant not in ("disabled", "connected"):
+        status, code = "degraded", 200
+    else:
+        status, code = "healthy", 200
+    body = {
+        "status": status,
+        "timestamp": utcnow().isoformat(),
+        "database_identity": database_identity(os.environ.get("DATABASE_URL")),
+        "database": database,
+        "qdrant": qdrant,
+        "kill_switches": kill_switches(),
+        "version": os.environ.get("AUTOPACK_VERSION") or settings.autopack_version or "unknown",
+        "service": "autopack",
+        "component": "supervisor_api",
+    }
+    if os.environ.get("DEBUG_DB_IDENTITY") == "1":
+        body["db_identity_detail"] = _identity_detail()
+    return body, code
+
+
+def _identity_detail() -> dict[str, Any]:
+    """Debug identity without the URL's credentials (the reference leaked the password)."""
+    from sqlalchemy import func, select
+
+    from autopack.core.database import session_scope
+    from autopack.db.models import Phase, Run
+    from autopack.errors.reporter import redact_text
+
+    url = get_settings().sqlalchemy_url
+    detail: dict[str, Any] = {"database_url": redact_text(url),
+                              "sqlite_file": url.split("///", 1)[1] if url.startswith("sqlite:///") else None}
+    try:
+        with session_scope(writer=False) as session:
+            detail["runs"] = session.scalar(select(func.count()).select_from(Run))
+            detail["phases"] = session.scalar(select(func.count()).select_from(Phase))
+            detail["sample_run_ids"] = list(session.scalars(select(Run.id).order_by(Run.id).limit(5)))
+    except Exception as exc:
+        return {"db_identity_error": redact_text(str(exc))[:100]}
+    return detail

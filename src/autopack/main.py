@@ -1,0 +1,68 @@
+"""Assembles the Autopack application: `PYTHONPATH=src uvicorn autopack.main:app`."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from autopack import __version__
+from autopack.core.database import check_schema_current
+from autopack.core.handlers import install_handlers
+from autopack.core.logging import configure_logging, get_logger
+from autopack.core.middleware import RequestContextMiddleware
+from autopack.core.security import KEY_REQUIRED_IN_PRODUCTION
+from autopack.core.settings import get_settings
+from autopack.errors.router import router as errors_router
+from autopack.health.router import router as health_router
+from autopack.issues.router import router as issues_router
+from autopack.runs.router import router as runs_router
+from autopack.usage.router import router as usage_router
+
+
+def check_startup() -> None:
+    """Refuse to start unsafe (production without a key) or on an un-migrated database."""
+    settings = get_settings()
+    if settings.is_production and settings.api_key is None:
+        raise RuntimeError(KEY_REQUIRED_IN_PRODUCTION)
+    check_schema_current()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Start-up checks; background workers join here as they are built."""
+    check_startup()
+    get_logger(__name__).info("autopack_started", version=__version__,
+                              env=get_settings().autopack_env)
+    yield
+
+
+def create_app() -> FastAPI:
+    """Build the application from settings."""
+    settings = get_settings()
+    configure_logging(production=settings.is_production, level=settings.log_level)
+    app = FastAPI(
+        title="Autopack",
+        version=__version__,
+        description="Control plane for governed autonomy: runs, tiers and phases driven by an executor.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    install_handlers(app)
+    if settings.cors_allowed_origins.strip():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.cors_allowed_origins.split(",") if o.strip()],
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    for router in (health_router, runs_router, usage_router, issues_router, errors_router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,83 @@
+"""Builder and auditor submissions for a phase."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy.orm import Session
+
+from autopack.core.errors import BadRequest, NotFound, Unprocessable
+from autopack.db.models import AuditorResultRecord, BuilderResultRecord
+from autopack.issues import service as issues
+from autopack.runs import service
+from autopack.runs.result_schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
+
+ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
+
+
+def submit_builder_result(session: Session, run_id: str, phase_id: str, result: BuilderResult,
+                          actor: str) -> dict:
+    """Record a builder result; a successful patch moves the phase to GATE."""
+    if (result.run_id, result.phase_id) != (run_id, phase_id):
+        raise BadRequest(ID_MISMATCH.format(kind="BuilderResult"))
+    patch = result.patch_content or ""
+    if patch and result.run_type in MAINTENANCE_RUN_TYPES:
+        # Governed server-side apply is not built yet: refuse rather than pretend.
+        raise Unprocessable(
+            f"Server-side patch application for run_type '{result.run_type}' is not available yet; "
+            "nothing was recorded. Apply the patch in the executor or retry once governed apply is enabled."
+        )
+    run = service.lock_run(session, run_id)
+    phase = service.get_phase(session, run_id, phase_id) if run is not None else None
+    if phase is None:
+        raise NotFound(f"Phase {phase_id} not found")
+    session.add(BuilderResultRecord(
+        run_id=run_id, phase_id=phase_id, run_type=result.run_type, status=result.status,
+        notes=result.notes, patch_sha256=hashlib.sha256(patch.encode()).hexdigest() if patch else None,
+        patch_bytes=len(patch.encode()), files_changed=result.files_changed,
+        allowed_paths=result.allowed_paths, lines_added=result.lines_added,
+        lines_removed=result.lines_removed, builder_attempts=result.builder_attempts,
+        tokens_used=result.tokens_used, duration_minutes=result.duration_minutes,
+        probe_results=[p.model_dump() for p in result.probe_results],
+        suggested_issues=[i.model_dump() for i in result.suggested_issues],
+    ))
+    phase.builder_attempts = result.builder_attempts
+    phase.tokens_used = result.tokens_used
+    tier_key = phase.tier.tier_id
+    for item in result.suggested_issues:
+        issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
+                            source=item.source, category=item.category,
+                            evidence_refs=item.evidence_refs, description=item.description)
+    if patch and result.status == "success":
+        service.set_phase_state(session, phase, "GATE", actor)
+    service.refresh_rollups(session, run, actor)
+    service.mirror_phase_file(session, phase, tier_key)
+    return {"message": "Builder result submitted successfully", "phase_id": phase_id,
+            "run_id": run_id, "phase_state": phase.state}
+
+
+def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: AuditorResult,
+                          actor: str) -> dict:
+    """Persist an auditor review; attempts and tokens keep their maximum."""
+    if (result.run_id, result.phase_id) != (run_id, phase_id):
+        raise BadRequest(ID_MISMATCH.format(kind="AuditorResult"))
+    run = service.lock_run(session, run_id)
+    phase = service.get_phase(session, run_id, phase_id) if run is not None else None
+    if phase is None:
+        raise NotFound(f"Phase {phase_id} not found")
+    session.add(AuditorResultRecord(
+        run_id=run_id, phase_id=phase_id, review_notes=result.review_notes,
+        recommendation=result.recommendation, confidence=result.confidence,
+        issues_found=[i.model_dump() for i in result.issues_found],
+        suggested_patches=[p.model_dump() for p in result.suggested_patches],
+        auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used,
+    ))
+    phase.auditor_attempts = max(phase.auditor_attempts or 0, result.auditor_attempts)
+    phase.tokens_used = max(phase.tokens_used or 0, result.tokens_used)
+    tier_key = phase.tier.tier_id
+    for item in result.issues_found:
+        issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
+                            source=item.source, category=item.category,
+                            evidence_refs=item.evidence_refs, description=item.description)
+    service.refresh_rollups(session, run, actor)
+    return {"message": "Auditor result submitted"}

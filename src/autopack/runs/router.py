@@ -1,0 +1,101 @@
+"""Run lifecycle endpoints (thin: validation in schemas, behaviour in services)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from autopack.core.database import ReadSession, WriteSession
+from autopack.core.ratelimit import rate_limit
+from autopack.core.responses import json_response
+from autopack.core.security import verify_api_key, verify_write_access
+from autopack.core.settings import get_settings
+from autopack.issues import service as issues_service
+from autopack.runs import results, service
+from autopack.runs.result_schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
+from autopack.runs.schemas import (
+    Label,
+    PhaseStatusResponse,
+    PhaseStatusUpdate,
+    RunResponse,
+    RunStartRequest,
+    Short,
+)
+from autopack.issues.schemas import RecordIssueResponse
+
+router = APIRouter(tags=["runs"])
+
+Actor = Annotated[str | None, Depends(verify_write_access)]
+
+
+def _actor(principal: str | None) -> str:
+    return principal or "anonymous"
+
+
+@router.post("/runs/start", status_code=201, response_model=RunResponse,
+             dependencies=[Depends(rate_limit(get_settings().runs_start_rate_limit, "runs_start"))])
+def start_run(request: RunStartRequest, session: WriteSession,
+              principal: Annotated[str | None, Depends(verify_api_key)]):
+    """Create a run with its tiers and phases (one transaction)."""
+    run_id = service.start_run(session, request, _actor(principal))
+    return json_response(service.serialize_run(session, run_id), 201)
+
+
+@router.get("/runs/{run_id}", response_model=RunResponse)
+def get_run(run_id: str, session: ReadSession):
+    """A run with all tiers and phases."""
+    return json_response(service.serialize_run(session, run_id))
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse)
+def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate,
+                  session: WriteSession, principal: Actor):
+    """Set a phase's state (exact, case-sensitive) and counters."""
+    return json_response(service.update_phase_status(session, run_id, phase_id, update, _actor(principal)))
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/builder_result", response_model=BuilderResultResponse)
+def builder_result(run_id: str, phase_id: str, result: BuilderResult, session: WriteSession,
+                   principal: Actor):
+    """Record a builder result (a successful patch moves the phase to GATE)."""
+    return results.submit_builder_result(session, run_id, phase_id, result, _actor(principal))
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/auditor_result", response_model=MessageResponse)
+def auditor_result(run_id: str, phase_id: str, result: AuditorResult, session: WriteSession,
+                   principal: Actor):
+    """Persist an auditor review."""
+    return results.submit_auditor_result(session, run_id, phase_id, result, _actor(principal))
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/record_issue", response_model=RecordIssueResponse)
+def record_issue(
+    run_id: str,
+    phase_id: str,
+    session: WriteSession,
+    principal: Actor,
+    issue_key: Annotated[Short, Query(min_length=1)],
+    severity: Annotated[Label, Query(min_length=1)],
+    source: Annotated[Label, Query(min_length=1)],
+    category: Annotated[Label, Query(min_length=1)],
+    task_category: Annotated[Label | None, Query()] = None,
+    complexity: Annotated[Label | None, Query()] = None,
+    evidence_refs: Annotated[list[Annotated[str, Body(max_length=2000)]] | None, Body(max_length=200)] = None,
+):
+    """Record an issue (query parameters; evidence_refs is a JSON array body)."""
+    run = service.lock_run(session, run_id)
+    phase = service.get_phase(session, run_id, phase_id) if run is not None else None
+    if phase is None:
+        raise service.NotFound(f"Phase {phase_id} not found in run {run_id}")
+    tier = phase.tier
+    if tier is None:  # pragma: no cover - the foreign key makes this impossible
+        raise service.NotFound(f"Tier not found for phase {phase_id}")
+    out = issues_service.record_issue(
+        session, phase, tier.tier_id, issue_key=issue_key, severity=severity, source=source,
+        category=category, task_category=task_category, complexity=complexity,
+        evidence_refs=evidence_refs,
+    )
+    service.refresh_rollups(session, run, _actor(principal))
+    service.mirror_phase_file(session, phase, tier.tier_id)
+    return json_response({"message": f"Issue {issue_key} recorded", **out})

@@ -1,0 +1,257 @@
+"""The run lifecycle: create runs, read them, move phases, and keep tiers and runs in step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from autopack.core.database import on_commit
+from autopack.core.errors import BadRequest, NotFound  # noqa: F401 (re-exported to routers)
+from autopack.db.base import utcnow
+from autopack.db.models import Phase, Run, RunEvent, Tier
+from autopack.runs import layout
+from autopack.runs.schemas import PhaseStatusUpdate, RunStartRequest
+from autopack.runs.states import PHASE_STATES, derive_run_state, derive_tier_state
+
+PHASE_COLUMNS = tuple(c.name for c in Phase.__table__.columns)
+_RESPONSE_PHASE_COLUMNS = (
+    Phase.id, Phase.phase_id, Phase.run_id, Phase.tier_id, Phase.name, Phase.description,
+    Phase.state, Phase.task_category, Phase.complexity, Phase.builder_mode, Phase.phase_index,
+    Phase.scope, Phase.intention_refs,
+)
+_RESPONSE_PHASE_KEYS = tuple(c.key for c in _RESPONSE_PHASE_COLUMNS)
+
+
+def record_event(session: Session, run_id: str, entity: str, from_state: str | None, to_state: str,
+                 actor: str, *, phase_id: str | None = None, tier_id: str | None = None,
+                 reason: str | None = None) -> None:
+    """Append one transition to the run's event feed."""
+    session.add(RunEvent(run_id=run_id, entity=entity, from_state=from_state, to_state=to_state,
+                         actor=actor, phase_id=phase_id, tier_id=tier_id, reason=reason))
+
+
+def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
+    """Create a run with its tiers and phases in one transaction; returns the run id."""
+    spec = request.run
+    if session.get(Run, spec.run_id) is not None:
+        raise BadRequest(f"Run {spec.run_id} already exists")
+    tier_keys = [t.tier_id for t in request.tiers]
+    if len(set(tier_keys)) != len(tier_keys):
+        raise BadRequest("Duplicate tier_id in tiers")
+    phase_keys = [p.phase_id for p in request.phases]
+    if len(set(phase_keys)) != len(phase_keys):
+        raise BadRequest("Duplicate phase_id in phases")
+    known = set(tier_keys)
+    for phase in request.phases:
+        if phase.tier_id not in known:
+            raise BadRequest(f"Phase {phase.phase_id} references unknown tier {phase.tier_id}")
+
+    now = utcnow()
+    run = Run(
+        id=spec.run_id, state="RUN_CREATED", safety_profile=spec.safety_profile,
+        run_scope=spec.run_scope, token_cap=spec.token_cap or 5_000_000,
+        max_phases=spec.max_phases or 25, max_duration_minutes=spec.max_duration_minutes or 120,
+        max_minor_issues_total=3 * len(request.phases) if request.phases else None,
+        goal_anchor=spec.goal_anchor, started_at=now, created_at=now, updated_at=now,
+    )
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent start of the same id won the race
+        raise BadRequest(f"Run {spec.run_id} already exists") from None
+    tier_pk: dict[str, int] = {}
+    if request.tiers:
+        rows = session.execute(
+            insert(Tier).returning(Tier.id, Tier.tier_id),
+            [dict(run_id=run.id, tier_id=t.tier_id, tier_index=t.tier_index, name=t.name,
+                  description=t.description, state="PENDING", created_at=now, updated_at=now)
+             for t in request.tiers],
+        ).all()
+        tier_pk = {tier_id: pk for pk, tier_id in rows}
+    if request.phases:
+        session.execute(
+            insert(Phase),
+            [dict(run_id=run.id, phase_id=p.phase_id, phase_index=p.phase_index,
+                  tier_id=tier_pk[p.tier_id], name=p.name, description=p.description,
+                  state="QUEUED", task_category=p.task_category, complexity=p.complexity,
+                  builder_mode=p.builder_mode, scope=p.scope,
+                  intention_refs=p.intention_refs.model_dump() if p.intention_refs else None,
+                  created_at=now, updated_at=now)
+             for p in request.phases],
+        )
+    record_event(session, run.id, "run", None, "RUN_CREATED", actor)
+
+    run_snap = _run_snapshot(run, ["QUEUED"] * len(request.phases), len(request.tiers))
+    tiers = [layout.TierSnapshot(t.tier_id, t.tier_index, t.name, t.description, "PENDING",
+                                 tuple(p.phase_id for p in request.phases if p.tier_id == t.tier_id))
+             for t in request.tiers]
+    phases = [layout.PhaseSnapshot(p.phase_id, p.phase_index, p.name, p.tier_id, "QUEUED",
+                                   p.description, p.task_category, p.complexity, 0, 0, 0, 0, now)
+              for p in request.phases]
+    on_commit(session, lambda: layout.write_run_files(run_snap, tiers, phases, run_id=run.id,
+                                                      create_dirs=True))
+    return run.id
+
+
+def _run_snapshot(run: Run, phase_states: list[str], tier_count: int) -> layout.RunSnapshot:
+    return layout.RunSnapshot(
+        run.id, run.state, run.safety_profile, run.run_scope, run.token_cap, run.tokens_used or 0,
+        run.max_phases, run.max_duration_minutes, run.minor_issues_count or 0,
+        run.major_issues_count or 0, run.started_at, run.completed_at, tuple(phase_states), tier_count,
+    )
+
+
+def serialize_run(session: Session, run_id: str) -> dict[str, Any]:
+    """The RunResponse document for `run_id` (three queries whatever the size of the run)."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} not found")
+    tiers = session.execute(
+        select(Tier.id, Tier.tier_id, Tier.name, Tier.state, Tier.tier_index, Tier.cleanliness,
+               Tier.minor_issues_count, Tier.major_issues_count)
+        .where(Tier.run_id == run_id).order_by(Tier.tier_index, Tier.id)
+    ).all()
+    phase_rows = session.execute(
+        select(*_RESPONSE_PHASE_COLUMNS).where(Phase.run_id == run_id)
+        .order_by(Phase.phase_index, Phase.id)
+    ).all()
+    phases = [dict(zip(_RESPONSE_PHASE_KEYS, row)) for row in phase_rows]
+    by_tier: dict[int, list[dict]] = {}
+    for phase in phases:
+        by_tier.setdefault(phase["tier_id"], []).append(phase)
+    return {
+        "id": run.id, "state": run.state, "safety_profile": run.safety_profile,
+        "run_scope": run.run_scope, "created_at": run.created_at, "started_at": run.started_at,
+        "completed_at": run.completed_at, "tokens_used": run.tokens_used,
+        "ci_runs_used": run.ci_runs_used, "minor_issues_count": run.minor_issues_count,
+        "major_issues_count": run.major_issues_count,
+        "promotion_eligible_to_main": run.promotion_eligible_to_main,
+        "debt_status": run.debt_status, "failure_reason": run.failure_reason,
+        "tiers": [
+            {"id": t.id, "tier_id": t.tier_id, "name": t.name, "state": t.state,
+             "tier_index": t.tier_index, "cleanliness": t.cleanliness,
+             "minor_issues_count": t.minor_issues_count, "major_issues_count": t.major_issues_count,
+             "phases": by_tier.get(t.id, [])}
+            for t in tiers
+        ],
+        "phases": phases,
+    }
+
+
+def lock_run(session: Session, run_id: str) -> Run | None:
+    """Load a run and lock its row, so concurrent phase changes of one run serialise (PostgreSQL)."""
+    return session.get(Run, run_id, with_for_update=True)
+
+
+def get_phase(session: Session, run_id: str, phase_id: str) -> Phase | None:
+    """One phase of a run by its string id."""
+    return session.scalars(
+        select(Phase).where(Phase.run_id == run_id, Phase.phase_id == phase_id)
+    ).one_or_none()
+
+
+def phase_document(phase: Phase) -> dict[str, Any]:
+    """Every column of a phase, as update_status answers."""
+    return {name: getattr(phase, name) for name in PHASE_COLUMNS}
+
+
+def set_phase_state(session: Session, phase: Phase, new_state: str, actor: str,
+                    reason: str | None = None) -> bool:
+    """Move a phase to `new_state`, stamping times and recording the event; False if unchanged."""
+    old = phase.state
+    if old == new_state:
+        return False
+    now = utcnow()
+    phase.state = new_state
+    if new_state != "QUEUED" and phase.started_at is None:
+        phase.started_at = now
+    if new_state in {"COMPLETE", "FAILED", "SKIPPED"}:
+        phase.completed_at = now
+    elif phase.completed_at is not None:
+        phase.completed_at = None
+    if new_state == "FAILED" and reason:
+        phase.last_failure_reason = reason
+    record_event(session, phase.run_id, "phase", old, new_state, actor, phase_id=phase.phase_id,
+                 reason=reason)
+    return True
+
+
+def refresh_rollups(session: Session, run: Run, actor: str) -> tuple[bool, list[Tier]]:
+    """Recompute tier states, token and issue sums, and the run state from the phases.
+
+    Returns (run state changed, tiers whose state changed).
+    """
+    session.flush()
+    rows = session.execute(
+        select(Phase.tier_id, Phase.state, Phase.tokens_used, Phase.minor_issues_count,
+               Phase.major_issues_count).where(Phase.run_id == run.id)
+    ).all()
+    tiers = session.scalars(select(Tier).where(Tier.run_id == run.id)).all()
+    now = utcnow()
+    changed_tiers = []
+    for tier in tiers:
+        mine = [r for r in rows if r.tier_id == tier.id]
+        tier.tokens_used = sum(r.tokens_used or 0 for r in mine)
+        tier.minor_issues_count = sum(r.minor_issues_count or 0 for r in mine)
+        tier.major_issues_count = sum(r.major_issues_count or 0 for r in mine)
+        new_state = derive_tier_state(r.state for r in mine)
+        if new_state != tier.state:
+            record_event(session, run.id, "tier", tier.state, new_state, actor, tier_id=tier.tier_id)
+            tier.state = new_state
+            if new_state != "PENDING" and tier.started_at is None:
+                tier.started_at = now
+            tier.completed_at = now if new_state in {"COMPLETE", "FAILED", "SKIPPED"} else None
+            changed_tiers.append(tier)
+    run.tokens_used = sum(r.tokens_used or 0 for r in rows)
+    run.minor_issues_count = sum(r.minor_issues_count or 0 for r in rows)
+    run.major_issues_count = sum(r.major_issues_count or 0 for r in rows)
+    new_run_state = derive_run_state(run.state, [r.state for r in rows])
+    run_changed = new_run_state != run.state
+    if run_changed:
+        record_event(session, run.id, "run", run.state, new_run_state, actor)
+        run.state = new_run_state
+        run.completed_at = now if new_run_state.startswith("DONE_") else None
+    run.updated_at = now
+    if run_changed or changed_tiers:
+        states = [r.state for r in rows]
+        run_snap = _run_snapshot(run, states, len(tiers))
+        tier_snaps = [layout.TierSnapshot(t.tier_id, t.tier_index, t.name, t.description, t.state,
+                                          ()) for t in changed_tiers]
+        on_commit(session, lambda: layout.write_run_files(run_snap, tier_snaps, run_id=run.id))
+    return run_changed, changed_tiers
+
+
+def mirror_phase_file(session: Session, phase: Phase, tier_key: str) -> None:
+    """Rewrite the phase summary once the transaction commits."""
+    snap = layout.PhaseSnapshot(
+        phase.phase_id, phase.phase_index, phase.name, tier_key, phase.state, phase.description,
+        phase.task_category, phase.complexity, phase.builder_attempts, phase.tokens_used,
+        phase.minor_issues_count, phase.major_issues_count, phase.updated_at,
+    )
+    run_id = phase.run_id
+    on_commit(session, lambda: layout.write_run_files(None, [], [snap], run_id=run_id))
+
+
+def update_phase_status(session: Session, run_id: str, phase_id: str, update: PhaseStatusUpdate,
+                        actor: str) -> dict[str, Any]:
+    """POST .../update_status: set the state (exact, case-sensitive) and the given counters."""
+    if update.state not in PHASE_STATES:
+        raise BadRequest(f"Invalid phase state: {update.state}")
+    run = lock_run(session, run_id)
+    phase = get_phase(session, run_id, phase_id) if run is not None else None
+    if phase is None:
+        raise NotFound(f"Phase {phase_id} not found in run {run_id}")
+    for field in ("builder_attempts", "tokens_used", "minor_issues_count", "major_issues_count",
+                  "quality_level", "quality_blocked"):
+        value = getattr(update, field)
+        if value is not None:
+            setattr(phase, field, value)
+    set_phase_state(session, phase, update.state, actor)
+    phase.updated_at = utcnow()
+    refresh_rollups(session, run, actor)
+    mirror_phase_file(session, phase, phase.tier.tier_id)
+    return {"message": f"Phase {phase_id} updated to state {update.state}",
+            "phase": phase_document(phase)}

@@ -1,0 +1,50 @@
+"""Store executor telemetry through the API instead of direct database writes."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from autopack.core.errors import BadRequest, NotFound
+from autopack.db.base import utcnow
+from autopack.db.models import LlmUsageEvent, Phase, Phase6Metrics, Run, TokenEfficiencyMetrics
+from autopack.usage.schemas import PhaseMetricsIn, UsageBatch
+
+
+def record_usage(session: Session, run_id: str, batch: UsageBatch) -> dict:
+    """Insert a batch of usage events for a run in one statement."""
+    if session.get(Run, run_id) is None:
+        raise NotFound(f"Run {run_id} not found")
+    phase_ids = {e.phase_id for e in batch.events if e.phase_id}
+    if phase_ids:
+        known = set(session.scalars(
+            select(Phase.phase_id).where(Phase.run_id == run_id, Phase.phase_id.in_(phase_ids))
+        ))
+        unknown = sorted(phase_ids - known)
+        if unknown:
+            raise BadRequest(f"Unknown phase_id for run {run_id}: {', '.join(unknown[:10])}")
+    now = utcnow()
+    rows = [{**e.model_dump(), "run_id": run_id, "created_at": e.created_at or now} for e in batch.events]
+    session.execute(insert(LlmUsageEvent), rows)
+    return {"run_id": run_id, "recorded": len(rows), "total_tokens": sum(r["total_tokens"] for r in rows)}
+
+
+def record_phase_metrics(session: Session, run_id: str, phase_id: str, body: PhaseMetricsIn) -> dict:
+    """Store token-efficiency and/or phase-6 metrics for one phase."""
+    phase = session.scalars(
+        select(Phase).where(Phase.run_id == run_id, Phase.phase_id == phase_id)
+    ).one_or_none()
+    if phase is None:
+        raise NotFound(f"Phase {phase_id} not found in run {run_id}")
+    te_id = p6_id = None
+    if body.token_efficiency is not None:
+        row = TokenEfficiencyMetrics(run_id=run_id, phase_id=phase_id, **body.token_efficiency.model_dump())
+        session.add(row)
+        session.flush()
+        te_id = row.id
+    if body.phase6 is not None:
+        row6 = Phase6Metrics(run_id=run_id, phase_id=phase_id, **body.phase6.model_dump())
+        session.add(row6)
+        session.flush()
+        p6_id = row6.id
+    return {"run_id": run_id, "phase_id": phase_id, "token_efficiency_id": te_id, "phase6_id": p6_id}
