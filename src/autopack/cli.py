@@ -8,14 +8,14 @@ app = typer.Typer(help="Autopack control plane.", no_args_is_help=True)
 
 
 @app.command()
-def migrate(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
+def migrate(revision: str = typer.Argument("heads", help="Alembic revision to upgrade to.")) -> None:
     """Apply database migrations (creates the SQLite file on first use)."""
     from autopack.core.database import get_engine
-    from autopack.core.migrate import current_revision, upgrade
+    from autopack.core.migrate import current_revisions, upgrade
 
     engine = get_engine()
     upgrade(engine, revision)
-    typer.echo(f"database at revision {current_revision(engine)}")
+    typer.echo(f"database at revision {', '.join(sorted(current_revisions(engine)))}")
 
 
 @app.command()
@@ -29,7 +29,7 @@ def serve(
     import uvicorn
 
     if migrate_first:
-        migrate("head")
+        migrate("heads")
     uvicorn.run("autopack.main:app", host=host, port=port, workers=workers, access_log=False)
 
 

@@ -154,16 +154,16 @@ class SchemaNotMigrated(RuntimeError):
 
 def check_schema_current() -> None:
     """Refuse to run on a database whose Alembic revision is not the head."""
-    from autopack.core.migrate import current_revision, head_revision
+    from autopack.core.migrate import current_revisions, head_revisions
 
     engine = get_engine()
-    head = head_revision()
-    current = current_revision(engine)
-    if current != head:
+    heads = head_revisions()
+    current = current_revisions(engine)
+    if current != heads:
         url = make_url(get_settings().sqlalchemy_url).render_as_string(hide_password=True)
         raise SchemaNotMigrated(
-            f"Database schema is not migrated (current revision {current or 'none'}, "
-            f"expected {head}) at {url}. Run `autopack migrate` (or `make run`) first."
+            f"Database schema is not migrated (current revision {', '.join(sorted(current)) or 'none'}, "
+            f"expected {', '.join(sorted(heads))}) at {url}. Run `autopack migrate` (or `make run`) first."
         )
     if "runs" not in inspect(engine).get_table_names():  # pragma: no cover - defensive
         raise SchemaNotMigrated("Database schema is missing the runs table; run `autopack migrate`.")

@@ -23,18 +23,18 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def head_revision() -> str | None:
-    """The newest revision in the migration tree."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> frozenset[str]:
+    """The newest revision of every branch in the migration tree."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None when never migrated)."""
+def current_revisions(engine: Engine) -> frozenset[str]:
+    """The revisions the database is at (empty when never migrated)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to `revision` on `engine`'s database."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
