@@ -120,8 +120,7 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
         yield session
         if writer:
             session.commit()
-        else:
-            session.rollback()
+        # readers just close: that ends the transaction without expiring loaded objects
     except BaseException:
         session.rollback()
         session.info.pop(AFTER_COMMIT_KEY, None)

@@ -6,6 +6,7 @@ import ipaddress
 import math
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
 from fastapi import Request
@@ -85,14 +86,19 @@ def client_ip(request: Request) -> str:
     return hops[0] if hops else peer
 
 
-def rate_limit(limit: str, scope: str):
-    """A dependency enforcing `limit` (e.g. "10/minute") per client IP for `scope`."""
-    item = parse(limit)
+@lru_cache(maxsize=64)
+def _parse(limit: str):
+    return parse(limit)
+
+
+def rate_limit(limit: str | Callable[[], str], scope: str):
+    """A dependency enforcing `limit` (e.g. "10/minute", or a callable read per request) per client IP."""
 
     def dependency(request: Request) -> None:
         settings = get_settings()
         if not settings.rate_limit_enabled:
             return
+        item = _parse(limit() if callable(limit) else limit)
         key = client_ip(request)
         limiter = get_limiter()
         try:

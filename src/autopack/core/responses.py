@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -12,7 +13,10 @@ class FastJSONResponse(JSONResponse):
     """JSONResponse rendered by orjson."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+        except TypeError:  # e.g. integers beyond 64 bits echoed back in a validation error
+            return json.dumps(content, default=str, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict | None = None) -> FastJSONResponse:

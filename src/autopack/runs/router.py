@@ -34,7 +34,8 @@ def _actor(principal: str | None) -> str:
 
 
 @router.post("/runs/start", status_code=201, response_model=RunResponse,
-             dependencies=[Depends(rate_limit(get_settings().runs_start_rate_limit, "runs_start"))])
+             dependencies=[Depends(verify_api_key),  # auth first: rejected calls do not spend the limit
+                           Depends(rate_limit(lambda: get_settings().runs_start_rate_limit, "runs_start"))])
 def start_run(request: RunStartRequest, session: WriteSession,
               principal: Annotated[str | None, Depends(verify_api_key)]):
     """Create a run with its tiers and phases (one transaction)."""
