@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
+from autopack.audit.cli import app as audit_app
+from autopack.cli_identity import apikeys_app, keys_app, tenants_app, users_app
+from autopack.telegram.cli import app as telegram_app
+
 app = typer.Typer(help="Autopack control plane.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(telegram_app, name="telegram")
 
 
 @app.command()

@@ -11,13 +11,22 @@ from autopack import __version__
 from autopack.core.database import check_schema_current
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
-from autopack.core.middleware import RequestContextMiddleware
-from autopack.core.security import KEY_REQUIRED_IN_PRODUCTION
+from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
+from autopack.auth.deps import KEY_REQUIRED_IN_PRODUCTION
 from autopack.core.settings import get_settings
+from autopack.approvals.router import router as approvals_router
+from autopack.approvals.timeouts import start_approval_worker
+from autopack.audit.router import router as audit_router
+from autopack.auth.router import router as auth_router
 from autopack.errors.router import router as errors_router
+from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
 from autopack.issues.router import router as issues_router
+from autopack.oauth.router import router as oauth_router
+from autopack.oauth.worker import start_refresh_worker
 from autopack.runs.router import router as runs_router
+from autopack.telegram.router import router as telegram_router
+from autopack.tenants.router import router as tenants_router
 from autopack.usage.router import router as usage_router
 
 
@@ -35,7 +44,15 @@ async def lifespan(app: FastAPI):
     check_startup()
     get_logger(__name__).info("autopack_started", version=__version__,
                               env=get_settings().autopack_env)
-    yield
+    oauth_refresh_worker = start_refresh_worker()
+    approval_worker = start_approval_worker()
+    try:
+        yield
+    finally:
+        if approval_worker is not None:
+            approval_worker.stop()
+        if oauth_refresh_worker is not None:
+            oauth_refresh_worker.stop()
 
 
 def create_app() -> FastAPI:
@@ -47,7 +64,6 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Control plane for governed autonomy: runs, tiers and phases driven by an executor.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     install_handlers(app)
     if settings.cors_allowed_origins.strip():
@@ -59,8 +75,22 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
-    for router in (health_router, runs_router, usage_router, issues_router, errors_router):
+    app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)  # outermost of ours
+    for router in (
+        health_router,
+        runs_router,
+        usage_router,
+        issues_router,
+        errors_router,
+        governance_router,
+        approvals_router,
+        telegram_router,
+        audit_router,
+        auth_router,
+        oauth_router,
+        tenants_router,
+    ):
         app.include_router(router)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autopack.core.settings import get_settings
 from autopack.db.models import AuditorResultRecord, BuilderResultRecord, Phase
 from tests.runs.helpers import count, rows
 
@@ -75,15 +76,25 @@ def test_builder_unknown_phase_is_404(client, started_run):
     assert response.json()["detail"] == "Phase F9 not found"
 
 
-def test_maintenance_patch_is_refused_until_governed_apply(client, started_run):
-    for run_type in ("autopack_maintenance", "autopack_upgrade", "self_repair"):
-        body = builder(started_run, run_type=run_type, patch_content=PATCH, tokens_used=10)
+def test_maintenance_patch_is_applied_by_the_governed_path(client, started_run, tmp_path, monkeypatch):
+    # An empty workspace: x.py does not exist, so the governed apply fails and says why (details and
+    # every apply path are covered in tests/governance/).
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    monkeypatch.setenv("REPO_PATH", str(workspace))
+    get_settings.cache_clear()
+    for number, run_type in enumerate(("autopack_maintenance", "autopack_upgrade", "self_repair")):
+        body = builder(started_run, run_type=run_type, patch_content=PATCH, tokens_used=10 + number)
         response = post_builder(client, started_run, body)
         assert response.status_code == 422
-        assert "not available yet" in response.json()["detail"]
+        assert response.json()["detail"].startswith("Failed to apply patch: ")
+        assert "x.py" in response.json()["detail"]
     phase = rows(Phase, phase_id="F1.1")[0]
-    assert (phase.state, phase.tokens_used) == ("QUEUED", 0)
-    assert count(BuilderResultRecord) == 0
+    # Unlike the reference, the failure and the submission are committed, not rolled back.
+    assert (phase.state, phase.tokens_used) == ("FAILED", 12)
+    assert phase.last_failure_reason == response.json()["detail"]
+    assert count(BuilderResultRecord) == 3
+    assert sorted(p.name for p in workspace.iterdir()) == []
 
 
 def test_maintenance_without_patch_is_recorded(client, started_run):

@@ -52,3 +52,16 @@ class ServiceUnavailable(AutopackError):
     """503: a dependency (the database) is unavailable."""
 
     status_code = 503
+
+
+class EnvelopeError(Exception):
+    """An Autopilot-style error: `{"success": false, "error": {"code", "message", "details"}}`."""
+
+    def __init__(self, status_code: int, code: str, message: str, details: Any = None,
+                 headers: dict | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details if details is not None else {}
+        self.headers = headers

@@ -1,10 +1,16 @@
-"""Pure ASGI middleware: request ids and access logs (the body limit is FastAPI's max_body_size)."""
+"""Pure ASGI middleware: request ids, access logs, 500s with ids, and the request guard.
+
+The guard buffers the body (bounded: 413 above the limit) and refuses text that no database can
+store the same way — NUL characters and lone UTF-16 surrogates — with a 422 before any endpoint runs,
+so SQLite and PostgreSQL never disagree and nothing reaches a driver that would crash on it.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from urllib.parse import unquote_to_bytes
 
 import structlog
 
@@ -12,10 +18,30 @@ from autopack.core.logging import get_logger
 
 log = get_logger("autopack.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A JSON escape preceded by an even number of backslashes is a real escape, not escaped text.
+_ESC = rb"(?<!\\)(?:\\\\)*\\u"
+_UNSTORABLE_JSON = re.compile(
+    _ESC + rb"0000"
+    + rb"|" + _ESC + rb"[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    + rb"|(?<![\\]u[dD][89abAB][0-9a-fA-F]{2})" + _ESC + rb"[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _json_response(status: int, detail: str, envelope_code: str, path: str) -> tuple[dict, bytes]:
+    import orjson
+
+    if path.startswith("/api/v1/"):
+        body = {"success": False, "error": {"code": envelope_code, "message": detail, "details": {}}}
+    else:
+        body = {"detail": detail}
+    payload = orjson.dumps(body)
+    start = {"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]}
+    return start, payload
 
 
 class RequestContextMiddleware:
-    """Tags each request with an id (X-Request-ID in and out) and logs one line per request."""
+    """Tags each request with an id (X-Request-ID in and out), logs one line, renders 500s itself."""
 
     def __init__(self, app, access_log: bool = True):  # noqa: ANN001
         self.app = app
@@ -31,20 +57,92 @@ class RequestContextMiddleware:
                 break
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        status = {"code": 500}
+        state = {"code": 500, "started": False}
         started = time.perf_counter()
 
         async def send_wrapper(message):  # noqa: ANN001
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                state["code"] = message["status"]
+                state["started"] = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if state["started"]:
+                raise
+            # Render the 500 here (not in the outer ServerErrorMiddleware) so it carries the request id.
+            from starlette.requests import Request
+
+            from autopack.core.handlers import unhandled_error_handler
+
+            response = await unhandled_error_handler(Request(scope), exc)
+            await response(scope, receive, send_wrapper)
         finally:
             if self.access_log:
-                log.info("request", method=scope["method"], path=scope["path"], status=status["code"],
+                log.info("request", method=scope["method"], path=scope["path"], status=state["code"],
                          ms=round((time.perf_counter() - started) * 1000, 2))
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class RequestGuardMiddleware:
+    """413 for bodies over `max_bytes`; 422 for NUL or lone surrogates in path, query or JSON body."""
+
+    def __init__(self, app, max_bytes: int):  # noqa: ANN001
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reply(self, send, scope, status: int, detail: str, code: str) -> None:  # noqa: ANN001
+        start, payload = _json_response(status, detail, code, scope["path"])
+        await send(start)
+        await send({"type": "http.response.body", "body": payload})
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+            return await self._reply(send, scope, 422, "NUL characters are not allowed", "VALIDATION_ERROR")
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+                break
+        if length is not None:
+            try:
+                if int(length) > self.max_bytes:
+                    return await self._too_large(send, scope)
+            except ValueError:
+                return await self._reply(send, scope, 400, "Invalid Content-Length", "BAD_REQUEST")
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and length in (None, b"0"):
+            return await self.app(scope, receive, send)
+        chunks, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            total += len(body)
+            if total > self.max_bytes:
+                return await self._too_large(send, scope)
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _UNSTORABLE_JSON.search(body):
+            return await self._reply(send, scope, 422, "Text may not contain NUL characters or unpaired "
+                                     "surrogates", "VALIDATION_ERROR")
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send, scope) -> None:  # noqa: ANN001
+        await self._reply(send, scope, 413, f"Request body too large (limit {self.max_bytes} bytes)",
+                          "PAYLOAD_TOO_LARGE")

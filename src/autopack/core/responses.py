@@ -15,8 +15,8 @@ class FastJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         try:
             return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
-        except TypeError:  # e.g. integers beyond 64 bits echoed back in a validation error
-            return json.dumps(content, default=str, ensure_ascii=False, separators=(",", ":")).encode()
+        except TypeError:  # integers beyond 64 bits or lone surrogates echoed back in a validation error
+            return json.dumps(content, default=str, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict | None = None) -> FastJSONResponse:

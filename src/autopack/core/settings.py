@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,13 +21,29 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     autonomous_runs_dir: Path = Field(Path(".autonomous_runs"), validation_alias="AUTONOMOUS_RUNS_DIR")
     repo_path: Path = Field(Path("/workspace"), validation_alias="REPO_PATH")
+    # Governed patch apply: comma lists replace the reference's defaults when set.
+    governance_protected_paths: str = Field("", validation_alias="AUTOPACK_PROTECTED_PATHS")
+    governance_always_allowed_paths: str = Field("", validation_alias="AUTOPACK_ALWAYS_ALLOWED_PATHS")
+    patch_max_bytes: int = Field(5 * 1024 * 1024, ge=1, validation_alias="AUTOPACK_PATCH_MAX_BYTES")
+    patch_max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, validation_alias="AUTOPACK_PATCH_MAX_FILE_BYTES")
+    patch_apply_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias="AUTOPACK_PATCH_APPLY_TIMEOUT_SECONDS")
     api_key: SecretStr | None = Field(None, validation_alias="AUTOPACK_API_KEY")
+    secret_key: SecretStr | None = Field(None, validation_alias="AUTOPACK_SECRET_KEY")
+    jwt_private_key: SecretStr | None = Field(None, validation_alias="JWT_PRIVATE_KEY")
+    jwt_private_key_file: Path | None = Field(None, validation_alias="JWT_PRIVATE_KEY_FILE")
+    jwt_issuer: str = Field("autopack", validation_alias="JWT_ISSUER")
+    jwt_audience: str = Field("autopack-api", validation_alias="JWT_AUDIENCE")
+    access_token_expire_minutes: int = Field(1440, ge=1, le=60 * 24 * 30,
+                                             validation_alias="ACCESS_TOKEN_EXPIRE_MINUTES")
+    rate_limit_prefix: str = Field("autopack", validation_alias="AUTOPACK_RATE_LIMIT_PREFIX")
     public_read: bool = Field(False, validation_alias="AUTOPACK_PUBLIC_READ")
     debug_db_identity: str = Field("", validation_alias="DEBUG_DB_IDENTITY")
     qdrant_host: str | None = Field(None, validation_alias="QDRANT_HOST")
     enable_phase6_metrics: str = Field("0", validation_alias="AUTOPACK_ENABLE_PHASE6_METRICS")
     enable_consolidated_metrics: str = Field("0", validation_alias="AUTOPACK_ENABLE_CONSOLIDATED_METRICS")
-    auto_approve_build113: str = Field("false", validation_alias="AUTO_APPROVE_BUILD113")
+    # Default off (DECISIONS §3.10); anything but true/1/yes/on reads as off, and production ignores it.
+    auto_approve_build113: bool = Field(False, validation_alias="AUTO_APPROVE_BUILD113")
     max_body_bytes: int = Field(10 * 1024 * 1024, validation_alias="AUTOPACK_MAX_BODY_BYTES")
     rate_limit_storage: str = Field("memory://", validation_alias="AUTOPACK_RATE_LIMIT_STORAGE")
     rate_limit_enabled: bool = Field(True, validation_alias="AUTOPACK_RATE_LIMIT_ENABLED")
@@ -37,6 +54,50 @@ class Settings(BaseSettings):
     access_log: bool = Field(True, validation_alias="AUTOPACK_ACCESS_LOG")
     db_pool_size: int = Field(10, validation_alias="AUTOPACK_DB_POOL_SIZE")
     sqlite_busy_timeout_ms: int = Field(30000, validation_alias="AUTOPACK_SQLITE_BUSY_TIMEOUT_MS")
+    oauth_refresh_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_OAUTH_REFRESH_WORKER")
+    oauth_refresh_poll_seconds: float = Field(
+        5.0, gt=0, validation_alias="AUTOPACK_OAUTH_REFRESH_POLL_SECONDS")
+    oauth_refresh_lease_seconds: float = Field(
+        120.0, gt=0, validation_alias="AUTOPACK_OAUTH_REFRESH_LEASE_SECONDS")
+    oauth_refresh_backoff_seconds: float = Field(
+        5.0, ge=0, validation_alias="AUTOPACK_OAUTH_REFRESH_BACKOFF_SECONDS")
+    oauth_refresh_max_wait_seconds: float = Field(
+        300.0, ge=0, validation_alias="AUTOPACK_OAUTH_REFRESH_MAX_WAIT_SECONDS")
+    oauth_refresh_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias="AUTOPACK_OAUTH_REFRESH_TIMEOUT_SECONDS")
+    oauth_admin_rate_limit: str = Field("5/minute", validation_alias="AUTOPACK_OAUTH_ADMIN_RATE_LIMIT")
+    approval_timeout_minutes: int = Field(15, ge=1, le=1440, validation_alias="APPROVAL_TIMEOUT_MINUTES")
+    # Only changes reason texts: a timeout never approves (DECISIONS §3.9).
+    approval_default_on_timeout: Literal["reject", "approve"] = Field(
+        "reject", validation_alias="APPROVAL_DEFAULT_ON_TIMEOUT")
+    approval_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_APPROVAL_WORKER")
+    approval_poll_seconds: float = Field(30.0, gt=0, validation_alias="AUTOPACK_APPROVAL_POLL_SECONDS")
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
+    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_api_base: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_BASE")
+    telegram_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="TELEGRAM_TIMEOUT_SECONDS")
+    telegram_send_attempts: int = Field(3, ge=1, le=10, validation_alias="TELEGRAM_SEND_ATTEMPTS")
+    telegram_retry_backoff_seconds: float = Field(
+        1.0, ge=0, le=60, validation_alias="TELEGRAM_RETRY_BACKOFF_SECONDS")
+    telegram_max_retry_wait_seconds: float = Field(
+        10.0, ge=0, le=300, validation_alias="TELEGRAM_MAX_RETRY_WAIT_SECONDS")
+
+    @field_validator("auto_approve_build113", mode="before")
+    @classmethod
+    def _lenient_flag(cls, value: object) -> bool:
+        # A typo must not stop the server; it must not approve anything either.
+        return str(value).strip().lower() in {"true", "1", "yes", "on"}
+
+    @field_validator("approval_default_on_timeout", mode="before")
+    @classmethod
+    def _lower_choice(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_chat_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def is_production(self) -> bool:

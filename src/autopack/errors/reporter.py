@@ -9,7 +9,7 @@ import sys
 import traceback
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from autopack.core.database import session_scope
 from autopack.core.fs import atomic_write_json, atomic_write_text
@@ -27,8 +27,36 @@ SENSITIVE_HEADERS = frozenset({
     "x-telegram-bot-api-secret-token",
 })
 SENSITIVE_NAME = re.compile(r"(key|token|secret|passw|pwd|auth|session|cookie|signature|credential)", re.I)
-URL_CREDENTIALS = re.compile(r"(://)([^/@:\s]+):([^/@\s]*)@")
+# The password may contain "/" (SQLAlchemy accepts it unencoded), so it runs up to the last "@".
+URL_CREDENTIALS = re.compile(r"(://)([^/@:\s]+):([^@\s]*)@")
 BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# `token=...`, `password=...` in free text (URLs with query strings inside exception messages).
+SECRET_ASSIGNMENT = re.compile(
+    r"(?i)(\b[\w.-]*(?:token|secret|passw|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+    r"|signature|credential|session[_-]?id)[\w.-]*=)([^\s&;,'\"]+)"
+)
+
+
+# NUL and unpaired surrogates: PostgreSQL refuses NUL in text/JSONB, UTF-8 encoders refuse surrogates.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_storable(value: str) -> bool:
+    """True when `value` can be written to either database (and so can match a stored id)."""
+    return UNSTORABLE.search(value) is None
+
+
+def _storable(value: Any) -> Any:
+    """Escape NUL and unpaired surrogates in every string of a report, so saving it cannot fail."""
+    if isinstance(value, str):
+        if not is_storable(value):
+            value = value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _secret_values() -> list[str]:
@@ -38,7 +66,7 @@ def _secret_values() -> list[str]:
         values.append(settings.api_key.get_secret_value())
     match = URL_CREDENTIALS.search(settings.database_url or "")
     if match and match.group(3):
-        values.append(match.group(3))
+        values += [match.group(3), unquote(match.group(3))]
     return [v for v in values if len(v) >= 4]
 
 
@@ -46,6 +74,7 @@ def redact_text(text: str) -> str:
     """Mask URL credentials, bearer tokens and configured secret values in free text."""
     text = URL_CREDENTIALS.sub(r"\1***:***@", text)
     text = BEARER.sub(r"\1" + REDACTED, text)
+    text = SECRET_ASSIGNMENT.sub(r"\1" + REDACTED, text)
     for value in _secret_values():
         text = text.replace(value, REDACTED)
     return text
@@ -86,7 +115,7 @@ def build_report(exc: BaseException, *, error_id: str, method: str, path: str, u
         {"filename": f.filename, "lineno": f.lineno, "function": f.name, "locals": "[REDACTED_BY_POLICY]"}
         for f in traceback.extract_tb(exc.__traceback__)
     ]
-    return {
+    return _storable({
         "timestamp": utcnow().isoformat(),
         "error_type": type(exc).__name__,
         "error_message": redact_text(str(exc))[:2000],
@@ -105,7 +134,7 @@ def build_report(exc: BaseException, *, error_id: str, method: str, path: str, u
         },
         "python_version": sys.version.split()[0],
         "platform": platform.platform(),
-    }
+    })
 
 
 def new_error_id() -> str:

@@ -6,10 +6,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autopack.db.models import ErrorReport
+from autopack.errors.reporter import is_storable
 
 
 def list_reports(session: Session, run_id: str, limit: int, offset: int) -> dict:
     """GET /runs/{run_id}/errors: reports oldest first, paginated."""
+    if not is_storable(run_id):  # no such run can exist; PostgreSQL would reject the query
+        return {"run_id": run_id, "error_count": 0, "errors": [], "total": 0, "limit": limit,
+                "offset": offset}
     total = session.scalar(select(func.count()).select_from(ErrorReport).where(ErrorReport.run_id == run_id))
     rows = session.scalars(
         select(ErrorReport.report).where(ErrorReport.run_id == run_id)
@@ -21,6 +25,8 @@ def list_reports(session: Session, run_id: str, limit: int, offset: int) -> dict
 
 def summary(session: Session, run_id: str) -> dict:
     """GET /runs/{run_id}/errors/summary: the reference's text block."""
+    if not is_storable(run_id):
+        return {"run_id": run_id, "summary": f"No errors reported for run {run_id}"}
     rows = session.scalars(
         select(ErrorReport.report).where(ErrorReport.run_id == run_id)
         .order_by(ErrorReport.created_at, ErrorReport.id).limit(1000)

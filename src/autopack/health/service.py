@@ -14,12 +14,13 @@ from autopack.core.database import get_engine
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 
-_CREDENTIALS = re.compile(r"://[^/@]*:[^/@]*@")
+# The reference's pattern, kept as is: the executor compares this hash with its own.
+_CREDENTIALS = re.compile(r"://([^:]+):([^@]+)@")
 
 
 def database_identity(raw_url: str | None) -> str:
     """sha256 of the masked DATABASE_URL env string (reference default when unset), 12 hex chars."""
-    url = raw_url if raw_url else "sqlite:///./autopack.db"
+    url = raw_url if raw_url is not None else "sqlite:///./autopack.db"  # set-but-empty counts as set
     masked = _CREDENTIALS.sub("://***:***@", url).replace("\\", "/")
     return hashlib.sha256(masked.encode()).hexdigest()[:12]
 
@@ -52,7 +53,9 @@ def check_qdrant(host: str | None) -> str:
     try:
         response = httpx.get(f"{host.rstrip('/')}/healthz", timeout=2.0)
     except Exception as exc:
-        return f"error: {str(exc)[:50]}"
+        from autopack.errors.reporter import redact_text
+
+        return f"error: {redact_text(str(exc))[:50]}"
     return "connected" if response.status_code == 200 else f"unhealthy (status {response.status_code})"
 
 
@@ -61,9 +64,12 @@ def health() -> tuple[dict[str, Any], int]:
     settings = get_settings()
     database = check_database()
     qdrant = check_qdrant(os.environ.get("QDRANT_HOST") or settings.qdrant_host)
+    from autopack.core.ratelimit import storage_status
+
+    rate_limits = storage_status()
     if database != "connected":
         status, code = "unhealthy", 503
-    elif qdrant not in ("disabled", "connected"):
+    elif qdrant not in ("disabled", "connected") or rate_limits not in (None, "connected"):
         status, code = "degraded", 200
     else:
         status, code = "healthy", 200
@@ -78,6 +84,8 @@ def health() -> tuple[dict[str, Any], int]:
         "service": "autopack",
         "component": "supervisor_api",
     }
+    if rate_limits is not None:  # only when a shared store (Redis) is configured
+        body["rate_limit_storage"] = rate_limits
     if os.environ.get("DEBUG_DB_IDENTITY") == "1":
         body["db_identity_detail"] = _identity_detail()
     return body, code

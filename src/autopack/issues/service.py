@@ -5,6 +5,7 @@ The database is the record; the reference's JSON files are rewritten from it aft
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autopack.core.database import on_commit, session_scope
+from autopack.core.errors import Unprocessable
 from autopack.core.fs import atomic_write_json
 from autopack.core.ids import safe_filename_part
 from autopack.core.settings import get_settings
@@ -20,6 +22,16 @@ from autopack.db.models import Phase, PhaseIssue, ProjectIssueBacklog, RunIssueI
 
 PROJECT_ID = "Autopack"
 COUNTED = ("minor", "major")
+# PostgreSQL refuses NUL in text and JSONB; UTF-8 encoders refuse unpaired surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_storable(fields: dict[str, Any]) -> None:
+    """422 (not a database error) for text neither database can store."""
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and _UNSTORABLE.search(item):
+                raise Unprocessable(f"{name} must not contain NUL characters or unpaired surrogates")
 
 
 def _get_or_create(session: Session, model, where: dict[str, Any], defaults: dict[str, Any]):
@@ -66,7 +78,9 @@ def backlog_entry_doc(entry: ProjectIssueBacklog) -> dict[str, Any]:
         "category": entry.category, "base_severity": entry.base_severity,
         "age_in_runs": entry.age_in_runs, "age_in_tiers": entry.age_in_tiers,
         "first_seen_run_id": entry.first_seen_run_id, "last_seen_run_id": entry.last_seen_run_id,
-        "last_seen_at": entry.last_seen_at, "seen_in_tiers": list(entry.seen_in_tiers or []),
+        # ISO 8601 here, not at render time: the JSON mirror would otherwise get str(datetime).
+        "last_seen_at": entry.last_seen_at.isoformat() if entry.last_seen_at else None,
+        "seen_in_tiers": list(entry.seen_in_tiers or []),
         "status": entry.status,
     }
 
@@ -90,6 +104,9 @@ def record_issue(session: Session, phase: Phase, tier_key: str, *, issue_key: st
                  complexity: str | None = None, evidence_refs: list[str] | None = None,
                  description: str | None = None) -> dict[str, Any]:
     """Record one occurrence of `issue_key` in the phase, the run index and the project backlog."""
+    _check_storable({"issue_key": issue_key, "severity": severity, "source": source,
+                     "category": category, "task_category": task_category, "complexity": complexity,
+                     "evidence_refs": evidence_refs, "description": description})
     run_id = phase.run_id
     now = utcnow()
     refs = list(evidence_refs or [])
@@ -172,6 +189,8 @@ def refresh_phase_issue_counts(session: Session, phase: Phase) -> None:
 
 def run_index(session: Session, run_id: str, limit: int, offset: int) -> dict[str, Any]:
     """GET /runs/{run_id}/issues/index (an empty index for unknown runs, without side effects)."""
+    if _UNSTORABLE.search(run_id):  # no such run can exist; PostgreSQL would reject the query
+        return {"run_id": run_id, "issues_by_key": {}, "total": 0, "limit": limit, "offset": offset}
     total = session.scalar(select(func.count()).select_from(RunIssueIndex)
                            .where(RunIssueIndex.run_id == run_id))
     rows = session.scalars(

@@ -6,8 +6,10 @@ import hashlib
 
 from sqlalchemy.orm import Session
 
-from autopack.core.errors import BadRequest, NotFound, Unprocessable
+from autopack.core.errors import BadRequest, NotFound
+from autopack.core.responses import FastJSONResponse, json_response
 from autopack.db.models import AuditorResultRecord, BuilderResultRecord
+from autopack.governance import service as governance
 from autopack.issues import service as issues
 from autopack.runs import service
 from autopack.runs.result_schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
@@ -16,17 +18,11 @@ ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
 
 
 def submit_builder_result(session: Session, run_id: str, phase_id: str, result: BuilderResult,
-                          actor: str) -> dict:
-    """Record a builder result; a successful patch moves the phase to GATE."""
+                          actor: str) -> dict | FastJSONResponse:
+    """Record a builder result; a successful patch moves the phase to GATE (maintenance: governed apply)."""
     if (result.run_id, result.phase_id) != (run_id, phase_id):
         raise BadRequest(ID_MISMATCH.format(kind="BuilderResult"))
     patch = result.patch_content or ""
-    if patch and result.run_type in MAINTENANCE_RUN_TYPES:
-        # Governed server-side apply is not built yet: refuse rather than pretend.
-        raise Unprocessable(
-            f"Server-side patch application for run_type '{result.run_type}' is not available yet; "
-            "nothing was recorded. Apply the patch in the executor or retry once governed apply is enabled."
-        )
     run = service.lock_run(session, run_id)
     phase = service.get_phase(session, run_id, phase_id) if run is not None else None
     if phase is None:
@@ -48,10 +44,17 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
-    if patch and result.status == "success":
+    outcome = None
+    if patch and result.run_type in MAINTENANCE_RUN_TYPES:
+        # The server applies maintenance patches itself (governed: GATE, or FAILED with the reason).
+        outcome = governance.apply_builder_patch(session, phase, patch, result.allowed_paths, actor)
+    elif patch and result.status == "success":
         service.set_phase_state(session, phase, "GATE", actor)
     service.refresh_rollups(session, run, actor)
     service.mirror_phase_file(session, phase, tier_key)
+    if outcome is not None and not outcome.applied:
+        # Answered, not raised: the FAILED phase (and any governance request) must be committed.
+        return json_response({"detail": outcome.detail}, 422)
     return {"message": "Builder result submitted successfully", "phase_id": phase_id,
             "run_id": run_id, "phase_state": phase.state}
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
-from autopack.core.security import verify_api_key, verify_write_access
+from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
 from autopack.core.settings import get_settings
 from autopack.issues import service as issues_service
 from autopack.runs import results, service
@@ -26,18 +26,15 @@ from autopack.issues.schemas import RecordIssueResponse
 
 router = APIRouter(tags=["runs"])
 
-Actor = Annotated[str | None, Depends(verify_write_access)]
-
-
-def _actor(principal: str | None) -> str:
-    return principal or "anonymous"
+Actor = Annotated[Principal | None, Depends(verify_write_access)]
+_actor = actor_of
 
 
 @router.post("/runs/start", status_code=201, response_model=RunResponse,
              dependencies=[Depends(verify_api_key),  # auth first: rejected calls do not spend the limit
                            Depends(rate_limit(lambda: get_settings().runs_start_rate_limit, "runs_start"))])
 def start_run(request: RunStartRequest, session: WriteSession,
-              principal: Annotated[str | None, Depends(verify_api_key)]):
+              principal: Annotated[Principal | None, Depends(verify_api_key)]):
     """Create a run with its tiers and phases (one transaction)."""
     run_id = service.start_run(session, request, _actor(principal))
     return json_response(service.serialize_run(session, run_id), 201)

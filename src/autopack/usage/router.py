@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from autopack.core.database import WriteSession
-from autopack.core.security import verify_write_access
+from autopack.auth.deps import verify_write_access
 from autopack.usage import service
 from autopack.usage.schemas import PhaseMetricsIn, PhaseMetricsResponse, UsageBatch, UsageBatchResponse
 

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from autopack.runs.schemas import INT32, Count, Label, PhaseId, Tokens
+from autopack.runs.schemas import INT32, Count, Tokens
+from autopack.runs.schemas import Label as _Label
+from autopack.runs.schemas import PhaseId as _PhaseId
+
+# NUL and unpaired surrogates cannot be stored (PostgreSQL rejects NUL, both drivers reject
+# surrogates when encoding UTF-8): refuse them as a 422 instead of failing with a 500.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_storable(value: str) -> bool:
+    """True when `value` can be written to (and looked up in) either database."""
+    return _UNSTORABLE.search(value) is None
+
+
+def _storable(value: str) -> str:
+    if not is_storable(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+Storable = AfterValidator(_storable)
+Label = Annotated[_Label, Storable]
+PhaseId = Annotated[_PhaseId, Storable]
+Name64 = Annotated[str, Field(min_length=1, max_length=64), Storable]
+Name128 = Annotated[str, Field(min_length=1, max_length=128), Storable]
+Text64 = Annotated[str, Field(max_length=64), Storable]
 
 
 class UsageEventIn(BaseModel):
@@ -15,16 +41,16 @@ class UsageEventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: Annotated[str, Field(min_length=1, max_length=64)]
-    model: Annotated[str, Field(min_length=1, max_length=128)]
-    role: Annotated[str, Field(min_length=1, max_length=64)]
+    provider: Name64
+    model: Name128
+    role: Name64
     phase_id: PhaseId | None = None
     total_tokens: Tokens = 0
     prompt_tokens: Tokens | None = None
     completion_tokens: Tokens | None = None
     is_doctor_call: bool = False
     doctor_model: Literal["cheap", "strong"] | None = None
-    doctor_action: Annotated[str, Field(max_length=64)] | None = None
+    doctor_action: Text64 | None = None
     created_at: datetime | None = None
 
     @model_validator(mode="after")
@@ -85,7 +111,7 @@ class Phase6In(BaseModel):
     estimate_source: Literal["run_local", "global", "fallback"] | None = None
     intention_context_injected: bool = False
     intention_context_chars: Count = 0
-    intention_context_source: Annotated[str, Field(max_length=64)] | None = None
+    intention_context_source: Text64 | None = None
     plan_normalization_used: bool = False
     plan_normalization_confidence: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     plan_normalization_warnings: Annotated[int, Field(ge=0, le=INT32)] = 0

@@ -8,12 +8,13 @@ from sqlalchemy.orm import Session
 from autopack.core.errors import BadRequest, NotFound
 from autopack.db.base import utcnow
 from autopack.db.models import LlmUsageEvent, Phase, Phase6Metrics, Run, TokenEfficiencyMetrics
-from autopack.usage.schemas import PhaseMetricsIn, UsageBatch
+from autopack.usage.schemas import PhaseMetricsIn, UsageBatch, is_storable
 
 
 def record_usage(session: Session, run_id: str, batch: UsageBatch) -> dict:
     """Insert a batch of usage events for a run in one statement."""
-    if session.get(Run, run_id) is None:
+    # An id with NUL/surrogates cannot exist, and PostgreSQL would reject the lookup itself.
+    if not is_storable(run_id) or session.get(Run, run_id) is None:
         raise NotFound(f"Run {run_id} not found")
     phase_ids = {e.phase_id for e in batch.events if e.phase_id}
     if phase_ids:
@@ -33,7 +34,7 @@ def record_phase_metrics(session: Session, run_id: str, phase_id: str, body: Pha
     """Store token-efficiency and/or phase-6 metrics for one phase."""
     phase = session.scalars(
         select(Phase).where(Phase.run_id == run_id, Phase.phase_id == phase_id)
-    ).one_or_none()
+    ).one_or_none() if is_storable(run_id) and is_storable(phase_id) else None
     if phase is None:
         raise NotFound(f"Phase {phase_id} not found in run {run_id}")
     te_id = p6_id = None

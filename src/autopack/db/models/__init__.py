@@ -1,16 +1,34 @@
 """All ORM models, imported together so metadata is complete."""
 
+from autopack.db.models.approvals import ApprovalRequest
+from autopack.db.models.audit import AuditChainHead, AuditEvent
 from autopack.db.models.errors import ErrorReport
+from autopack.db.models.governance import GovernanceRequest
+from autopack.db.models.identity import ApiKey, Tenant, TenantMembership, User
 from autopack.db.models.issues import PhaseIssue, ProjectIssueBacklog, RunIssueIndex
+from autopack.db.models.oauth import OAuthCredential, OAuthCredentialEvent
 from autopack.db.models.results import AuditorResultRecord, BuilderResultRecord
 from autopack.db.models.runs import Phase, Run, RunEvent, Tier
+from autopack.db.models.telegram import TelegramOutbox, TelegramUpdate
 from autopack.db.models.usage import LlmUsageEvent, Phase6Metrics, TokenEfficiencyMetrics
 
 __all__ = [
+    "ApprovalRequest",
+    "TelegramOutbox",
+    "TelegramUpdate",
+    "AuditChainHead",
+    "AuditEvent",
+    "ApiKey",
+    "Tenant",
+    "TenantMembership",
+    "User",
     "AuditorResultRecord",
     "BuilderResultRecord",
     "ErrorReport",
+    "GovernanceRequest",
     "LlmUsageEvent",
+    "OAuthCredential",
+    "OAuthCredentialEvent",
     "Phase",
     "Phase6Metrics",
     "PhaseIssue",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from autopack.db.base import Base, JSONType, utcnow
+from autopack.db.base import Base, utcnow
 
 
 class LlmUsageEvent(Base):

@@ -1,0 +1,150 @@
+"""The stdout table and bench/results/latest.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+CPU_NOTE = ("  (cpu us: the server process's CPU time per request, all threads; cpu vs: hello's cpu us"
+            " over this one's,\n   a cost ratio that moves little with other load; PASS/FAIL uses 'vs hello')")
+
+
+def _verdict(passed: bool | None) -> str:
+    return "" if passed is None else ("PASS" if passed else "FAIL")
+
+
+def _row(label: str, r: dict, ratio: str = "", cpu_ratio: str = "", goal: str = "", verdict: str = "") -> str:
+    errors = sum(r.get("errors", {}).values())
+    err = f"  ({errors} errors)" if errors else ""
+    return (f"  {label:<34}{r['rps']:>9.1f}{r['p50_ms']:>8.2f}{r['p99_ms']:>9.2f}"
+            f"{r['cpu_us_per_request']:>9.0f}{ratio:>9}{cpu_ratio:>9}{goal:>8}  {verdict}{err}")
+
+
+def _header() -> str:
+    return (f"  {'endpoint':<34}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>9}{'cpu us':>9}"
+            f"{'vs hello':>9}{'cpu vs':>9}{'target':>8}")
+
+
+def _hello_rows(group: dict) -> tuple[str, str]:
+    """The two hello rows framing a group, their ratio to the mean showing the drift."""
+    mean = group["hello_rps"]
+    before, after = group["hello_before"], group["hello_after"]
+    return (_row("GET /hello (bare FastAPI), before", before, f"{before['rps'] / mean:.3f}"),
+            _row("GET /hello (bare FastAPI), after", after, f"{after['rps'] / mean:.3f}"))
+
+
+def _group_lines(group: dict, labels: dict[str, str] | None = None) -> list[str]:
+    first, last = _hello_rows(group)
+    lines = [_header(), first]
+    for key, r in group["rows"].items():
+        goal = r.get("goal")
+        goal_text = f">={goal:.2f}" if goal is not None else "-"
+        label = (labels or {}).get(key, r["label"])
+        lines.append(_row(label, r, f"{r['ratio']:.3f}", f"{r['cpu_ratio']:.3f}", goal_text,
+                          _verdict(r.get("pass"))))
+    return [*lines, last]
+
+
+def _scale_lines(scale: dict) -> list[str]:
+    runs, seed = scale["runs"], scale["seed"]
+    names = {"get_run": "GET /runs/{id}", "health": "GET /health"}
+    labels = {f"{key}@{side}": f"{names.get(key, key)}, {runs[side]:,} runs"
+              for key in scale["comparison"] for side in ("small", "large")}
+    seeded = (f"  seeded {seed['small']['runs_added']:,} runs in {seed['small']['seconds']} s and "
+              f"{seed['large']['runs_added']:,} in {seed['large']['seconds']} s (1 tier x 2 phases each)")
+    lines = [seeded, *_group_lines(scale, labels)]
+    for key, c in scale["comparison"].items():
+        lines.append(
+            f"  {key:<8} {runs['large']:,} vs {runs['small']:,} runs: throughput slowdown "
+            f"{c['rps_slowdown']:.2f}x (p50 x{c['p50_ratio']:.2f}, CPU/request x{c['cpu_ratio']:.2f})  "
+            f"target <={c['goal']}x  "
+            f"{_verdict(c['pass'])}")
+    return lines
+
+
+def _create_lines(c: dict) -> list[str]:
+    return [
+        f"  1 phase:    median {c['small_median_ms']:.1f} ms (max {c['small_max_ms']:.1f})",
+        (f"  {c['big_phases']} phases: median {c['big_median_ms']:.1f} ms (max {c['big_max_ms']:.1f}),"
+         f" {c['big_shape']} tiers x phases"),
+        (f"  ratio {c['ratio']:.2f}x  target <={c['goal']:.0f}x  {_verdict(c['pass'])}"
+         f"   ({c['reps']} reps each after {c['warmup']} warm-up, interleaved)"),
+    ]
+
+
+def _burst_line(name: str, b: dict) -> str:
+    kinds = ", ".join(f"{k} {v:.0f}" for k, v in b["max_ms_by_kind"].items())
+    return (f"  {name:<10} wall {b['wall_ms']:>8.1f} ms  max latency {b['max_ms']:>8.1f} ms"
+            f"  (max by kind, ms: {kinds}){'  FAILED ' + str(b['failed']) if b['failed'] else ''}")
+
+
+def _probe_text(p: dict) -> str:
+    return f"p50 {p['p50_ms']:.1f} ms, max {p['max_ms']:.1f} ms ({p['count']} probes)"
+
+
+def _concurrency_lines(c: dict) -> list[str]:
+    lines = [_burst_line("one by one", c["serial"])]
+    lines += [_burst_line(f"burst {i + 1}", b) for i, b in enumerate(c["bursts"])]
+    lines.append(f"  event-loop probe (a 404 answered without the thread pool): idle {_probe_text(c['idle_probe'])}")
+    lines += [f"    during burst {i + 1}: {_probe_text(b['probe'])}" for i, b in enumerate(c["bursts"])]
+    return lines
+
+
+def render(results: dict) -> str:
+    """The whole human-readable report."""
+    meta = results["meta"]
+    lines = [
+        f"Autopack loopback benchmark ({meta['mode']}): driver {meta['driver']}",
+        (f"  {meta['connections']} connections, {meta['duration_s']} s per measurement after "
+         f"{meta['warmup_s']} s warm-up; {meta['cpus']} CPUs, load avg {meta['load_avg_start']} at start, "
+         f"{meta.get('load_avg_end', '?')} at end (other work on the machine makes figures noisy)"),
+        "", "Throughput beside hello (fresh database)",
+        CPU_NOTE,
+        *_group_lines(results["throughput"]),
+        "", "Creating a run (POST /runs/start, sequential):", *_create_lines(results["create_run"]),
+        "", (f"Concurrency ({results['concurrency']['concurrent']} requests at once: "
+             "GET run, health, update_status, start run x16 each):"),
+        *_concurrency_lines(results["concurrency"]),
+        "", "Scale check (two fresh servers on copies of the database; order small, large, large, small):",
+        *_scale_lines(results["scale"]),
+        "", f"Summary: {summary(results)}",
+    ]
+    return "\n".join(lines)
+
+
+def verdicts(results: dict) -> dict[str, bool]:
+    """Every target's PASS (True) / FAIL (False)."""
+    out = {f"{k} >= {r['goal']} x hello": r["pass"]
+           for k, r in results["throughput"]["rows"].items() if r["pass"] is not None}
+    out.update({f"scale {k} <= {c['goal']}x": c["pass"] for k, c in results["scale"]["comparison"].items()})
+    out[f"create 200/1 <= {results['create_run']['goal']:.0f}x"] = results["create_run"]["pass"]
+    return out
+
+
+def summary(results: dict) -> str:
+    """"N/M targets pass" plus the failing ones."""
+    v = verdicts(results)
+    failing = [name for name, ok in v.items() if not ok]
+    text = f"{len(v) - len(failing)}/{len(v)} targets pass"
+    return text + (f"; FAIL: {', '.join(failing)}" if failing else "")
+
+
+def _finite(value):
+    """JSON has no infinity: turn inf/nan into null, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json(results: dict, path: Path = RESULTS) -> Path:
+    """Save the results (with the verdicts) as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = _finite({**results, "verdicts": verdicts(results)})
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path

@@ -1,0 +1,151 @@
+"""Loopback load benchmark: Autopack beside a bare FastAPI hello app (issue [1]).
+
+`make bench` (about 3 minutes) or `make bench BENCH_ARGS=--quick` (about 1); see bench/README.md.
+Prints a table and writes bench/results/latest.json (exit 1 on a failed target with --strict).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+import burst
+import payloads
+import report
+import scenarios
+import seeding
+from loadgen import Driver, LoadSpec, choose_driver
+from servers import Server, start_autopack, start_hello
+
+SMALL_SCALE = 1_000
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per measurement, fewer repetitions")
+    parser.add_argument("--duration", type=float, help="seconds per measurement (default 10, quick 3)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (16)")
+    parser.add_argument("--scale-runs", type=int, default=100_000, help="runs in the large seed (100000)")
+    parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
+                        help="load tool: wrk (installed with apt-get if missing) or the Python client")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument("--keep-workdir", action="store_true", help="keep the database and server logs")
+    args = parser.parse_args(argv)
+    if not 1 <= args.connections <= 256:
+        parser.error("--connections must be between 1 and 256")
+    if args.scale_runs <= SMALL_SCALE:
+        parser.error(f"--scale-runs must be more than {SMALL_SCALE}")
+    return args
+
+
+def load_spec(args: argparse.Namespace) -> LoadSpec:
+    """Durations of the wrk runs for this mode."""
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    return LoadSpec(duration=duration, warmup=1.0 if args.quick else 2.0, connections=args.connections)
+
+
+def _meta(args: argparse.Namespace, driver: Driver) -> dict:
+    spec = driver.spec
+    return {
+        "mode": "quick" if args.quick else "default", "driver": driver.describe(),
+        "driver_kind": driver.kind, "connections": spec.connections, "duration_s": spec.duration,
+        "warmup_s": spec.warmup, "scale_runs": args.scale_runs, "cpus": os.cpu_count(),
+        "load_avg_start": round(os.getloadavg()[0], 2),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
+    """Start the servers, run every scenario, stop the servers (also on errors and Ctrl-C)."""
+    results = {"meta": _meta(args, driver)}
+    db = work / "bench.db"
+    with ExitStack() as stack:
+        autopack = _serve(stack, start_autopack(work, db), "/health")
+        hello = _serve(stack, start_hello(work, autopack.port), "/hello")
+        results["meta"].update(autopack_port=autopack.port, hello_port=hello.port)
+        fx = payloads.create_fixtures(autopack.url)
+        _step("throughput")
+        results["throughput"] = scenarios.throughput(driver, hello, autopack, fx)
+        _step("create run")
+        reps, warmup = (10, 2) if args.quick else (30, 3)
+        results["create_run"] = scenarios.create_run_timing(autopack.url, reps, warmup)
+        _step("concurrency")
+        results["concurrency"] = burst.concurrency(autopack.url, fx, rounds=3)
+        _step(f"seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
+        small_db, large_db = work / "scale-small.db", work / "scale-large.db"
+        seeds = _seed_scale(db, small_db, large_db, args.scale_runs)
+        small = _serve(stack, start_autopack(work, small_db, "autopack-small", hello.port), "/health")
+        large = _serve(stack, start_autopack(work, large_db, "autopack-large", small.port), "/health")
+        _step("scale")
+        results["scale"] = scenarios.scale(driver, hello, (SMALL_SCALE, small), (args.scale_runs, large), fx)
+        results["scale"]["seed"] = seeds
+    return results
+
+
+def _serve(stack: ExitStack, server: Server, ready_path: str) -> Server:
+    """Register the server's stop with `stack`, then wait until it answers."""
+    stack.callback(server.stop)
+    server.wait_ready(ready_path)
+    return server
+
+
+def _seed_scale(db: Path, small_db: Path, large_db: Path, large_runs: int) -> dict:
+    """Top the benchmark's database up to SMALL_SCALE runs; copy it twice; top one copy up further.
+
+    Both scale servers then start on fresh copies with the same history, so only the number of
+    runs stored differs between them.
+    """
+    small = seeding.top_up(db, SMALL_SCALE)
+    seeding.copy_database(db, small_db)
+    seeding.copy_database(small_db, large_db)
+    return {"small": small, "large": seeding.top_up(large_db, large_runs)}
+
+
+_T0 = time.monotonic()
+
+
+def _step(name: str) -> None:
+    print(f"[{time.monotonic() - _T0:6.1f} s] {name} ...", file=sys.stderr, flush=True)
+
+
+def _terminate(signum, _frame) -> None:
+    """Turn SIGTERM into an exit that runs the clean-up (servers stopped, work dir removed)."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; with --strict, exit 1 when a target fails."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    _step("choosing the load driver")
+    driver = Driver(*choose_driver(args.driver), load_spec(args))
+    work = Path(tempfile.mkdtemp(prefix="autopack-bench-"))
+    try:
+        results = measure_all(args, driver, work)
+    finally:
+        if args.keep_workdir:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["meta"]["load_avg_end"] = round(os.getloadavg()[0], 2)
+    results["meta"]["elapsed_s"] = round(time.monotonic() - _T0, 1)
+    print(report.render(results))
+    print(f"\nresults written to {report.write_json(results)}")
+    return 1 if args.strict and not all(report.verdicts(results).values()) else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted: servers stopped, nothing written", file=sys.stderr)
+        sys.exit(130)

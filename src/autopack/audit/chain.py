@@ -1,0 +1,104 @@
+"""The canonical encoding and SHA-256 link hash of an audit event in one chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+GENESIS_HASH = "0" * 64
+GLOBAL_CHAIN = "global"
+ENCODING_VERSION = 1
+
+
+def tenant_chain(tenant_id: str) -> str:
+    """The chain key of a tenant's chain."""
+    return f"tenant:{tenant_id}"
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and offset, the one form both databases round-trip."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"audit details must be JSON data, not {type(value).__name__}")
+
+
+def _check_text(value: Any) -> None:
+    # PostgreSQL text and JSONB refuse NUL; refusing it everywhere keeps SQLite in lockstep.
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("audit fields may not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
+def normalize_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Details as plain JSON data (what the database will hand back), or ValueError."""
+    if details is None:
+        return {}
+    if not isinstance(details, Mapping):
+        raise TypeError("audit details must be a mapping")
+    try:
+        text = json.dumps(dict(details), default=_json_default, allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")  # lone surrogates cannot be stored
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise ValueError(f"audit details are not storable JSON: {exc}") from exc
+    data = json.loads(text)
+    _check_text(data)
+    return data
+
+
+def _canonical_numbers(value: Any) -> Any:
+    # JSONB stores numbers as decimals and prints 1e16 as 10000000000000000 (read back as an int):
+    # hashing integral floats as ints makes the hash independent of that round trip.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _canonical_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical_numbers(item) for item in value]
+    return value
+
+
+def canonical_bytes(*, chain: str, seq: int, prev_hash: str, occurred_at: datetime, actor: str,
+                    action: str, tenant_id: str | None, target_type: str | None, target_id: str | None,
+                    details: Mapping[str, Any]) -> bytes:
+    """JSON with sorted keys, no whitespace, UTF-8: the exact bytes a link's hash covers."""
+    payload = {
+        "v": ENCODING_VERSION,
+        "chain": chain,
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "occurred_at": format_timestamp(occurred_at),
+        "actor": actor,
+        "action": action,
+        "tenant_id": tenant_id,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": _canonical_numbers(dict(details)),
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def link_hash(**fields: Any) -> str:
+    """SHA-256 (hex) of the canonical encoding of one event in one chain."""
+    return hashlib.sha256(canonical_bytes(**fields)).hexdigest()

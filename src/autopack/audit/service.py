@@ -1,0 +1,125 @@
+"""The audit ledger: append events to hash chains, verify the chains, page through events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from autopack.audit.chain import GENESIS_HASH, GLOBAL_CHAIN, link_hash, normalize_details, tenant_chain
+from autopack.audit.schemas import AuditEventOut, AuditEventPage, VerifyReport
+from autopack.audit.verify import verify_chains
+from autopack.db.base import utcnow
+from autopack.db.models.audit import AuditChainHead, AuditEvent
+
+MAX_PAGE = 500
+_HEAD_INSERT_ATTEMPTS = 5
+_MAX_LENGTH = {"actor": 255, "action": 128, "tenant_id": 64, "target_type": 64, "target_id": 255}
+
+
+class NotAWriterSession(RuntimeError):
+    """append_event was called on a SQLite session that did not begin with BEGIN IMMEDIATE."""
+
+
+def _text(name: str, value: Any, *, required: bool = False) -> str | None:
+    # Checked here because SQLite would silently store what PostgreSQL rejects.
+    if value is None:
+        if required:
+            raise ValueError(f"audit {name} is required")
+        return None
+    text = str(value)
+    if required and not text.strip():
+        raise ValueError(f"audit {name} may not be empty")
+    if len(text) > _MAX_LENGTH[name] or "\x00" in text:
+        raise ValueError(f"audit {name} is longer than {_MAX_LENGTH[name]} characters or contains NUL")
+    return text
+
+
+def _require_writer(session: Session) -> None:
+    # A deferred SQLite transaction could read a head another writer is about to move; the write
+    # would then fail with SQLITE_BUSY. Demand the write lock up front instead of failing late.
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get("autopack_writer"):
+        raise NotAWriterSession("append_event needs a writer session (session_scope() or WriteSession)")
+
+
+def _lock_head(session: Session, chain_key: str) -> AuditChainHead:
+    """Lock a chain's head row (created on first use) until the caller's transaction ends."""
+    stmt = (select(AuditChainHead).where(AuditChainHead.chain_key == chain_key)
+            .with_for_update().execution_options(populate_existing=True))
+    for _ in range(_HEAD_INSERT_ATTEMPTS):
+        head = session.scalars(stmt).one_or_none()
+        if head is not None:
+            return head
+        try:
+            with session.begin_nested():
+                head = AuditChainHead(chain_key=chain_key, last_seq=0, last_hash=GENESIS_HASH)
+                session.add(head)
+        except IntegrityError:
+            continue  # another writer created this head first: lock theirs on the next pass
+        return head  # our uncommitted insert: nobody else can see or lock it until we commit
+    raise RuntimeError(f"could not create or lock the audit chain head {chain_key!r}")
+
+
+def _extend(head: AuditChainHead, chain: str, fields: dict[str, Any]) -> tuple[int, str, str]:
+    """The next link of `chain` for `fields`; moves the head to it."""
+    seq, prev_hash = head.last_seq + 1, head.last_hash
+    digest = link_hash(chain=chain, seq=seq, prev_hash=prev_hash, **fields)
+    head.last_seq, head.last_hash = seq, digest
+    return seq, prev_hash, digest
+
+
+def append_event(session: Session, *, action: str, actor: str, tenant_id: str | int | None = None,
+                 target_type: str | None = None, target_id: str | int | None = None,
+                 details: Mapping[str, Any] | None = None) -> AuditEvent:
+    """Record one event (details already redacted: never secrets) in its chains; flushes, never commits."""
+    # The heads stay locked until the caller's transaction ends, serialising every appender behind
+    # it: append as the last step of the transaction that makes the change.
+    tid = _text("tenant_id", tenant_id)
+    fields: dict[str, Any] = {
+        "actor": _text("actor", actor, required=True),
+        "action": _text("action", action, required=True),
+        "tenant_id": tid,
+        "target_type": _text("target_type", target_type),
+        "target_id": _text("target_id", target_id),
+        "details": normalize_details(details),
+    }
+    _require_writer(session)
+    # Always the global head first, then the tenant's: one lock order, so appenders cannot deadlock.
+    global_head = _lock_head(session, GLOBAL_CHAIN)
+    tenant_head = _lock_head(session, tenant_chain(tid)) if tid is not None else None
+    fields["occurred_at"] = utcnow()  # stamped under the lock, so time follows the global order
+    event = AuditEvent(**fields)
+    event.global_seq, event.global_prev_hash, event.global_hash = _extend(global_head, GLOBAL_CHAIN, fields)
+    if tenant_head is not None:
+        event.tenant_seq, event.tenant_prev_hash, event.tenant_hash = _extend(
+            tenant_head, tenant_chain(tid), fields)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_ledger(session: Session, tenant_id: str | int | None = None) -> VerifyReport:
+    """Re-check the global chain and every tenant chain (or one tenant's) and report the first break."""
+    return verify_chains(session, None if tenant_id is None else str(tenant_id))
+
+
+def list_events(session: Session, *, tenant_id: str | int | None = None, action: str | None = None,
+                cursor: int | None = None, limit: int = 100, newest_first: bool = False) -> AuditEventPage:
+    """A page of events in global order after (or, newest first, before) `cursor`, at most 500."""
+    limit = max(1, min(limit, MAX_PAGE))
+    stmt = select(AuditEvent)
+    if tenant_id is not None:
+        stmt = stmt.where(AuditEvent.tenant_id == str(tenant_id))
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    if cursor is not None:
+        stmt = stmt.where(AuditEvent.global_seq < cursor if newest_first else AuditEvent.global_seq > cursor)
+    order = AuditEvent.global_seq.desc() if newest_first else AuditEvent.global_seq.asc()
+    rows = list(session.scalars(stmt.order_by(order).limit(limit + 1)))
+    next_cursor = rows[limit - 1].global_seq if len(rows) > limit else None
+    return AuditEventPage(events=[AuditEventOut.model_validate(row) for row in rows[:limit]],
+                          next_cursor=next_cursor)

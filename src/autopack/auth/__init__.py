@@ -1,0 +1,1 @@
+"""Identity: users, JWTs, API keys and the principal of each request."""

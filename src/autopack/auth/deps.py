@@ -1,0 +1,209 @@
+"""Who is calling: the principal behind a Bearer JWT or an X-API-Key, and the policies on it."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+
+from autopack.auth import apikeys
+from autopack.auth.tokens import InvalidToken, decode_access_token
+from autopack.core.database import session_scope
+from autopack.core.errors import AutopackError, Forbidden
+from autopack.core.logging import get_logger
+from autopack.core.settings import get_settings
+from autopack.db.base import utcnow
+from autopack.db.models import ApiKey, User
+
+log = get_logger(__name__)
+INVALID_KEY = "Invalid or missing API key. Set X-API-Key header."
+KEY_REQUIRED_IN_PRODUCTION = (
+    "AUTOPACK_API_KEY must be configured in production mode. Set AUTOPACK_API_KEY environment variable."
+)
+_STATE_KEY = "autopack_principal"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    kind: str  # "user" | "api_key" | "env_key"
+    actor: str
+    is_superuser: bool
+    user_id: int | None = None
+    username: str | None = None
+    api_key_id: int | None = None
+    tenant_id: int | None = None  # tenant-scoped API keys only
+    role: str | None = None  # the key's role in that tenant
+
+
+class AuthFailure(Exception):
+    """Credentials were presented but are not acceptable."""
+
+    def __init__(self, reason: str, scheme: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.scheme = scheme  # "bearer" | "api_key"
+
+
+class NotAuthenticated(AutopackError):
+    """401 with the Bearer challenge."""
+
+    status_code = 401
+
+    def __init__(self, detail: str = "Not authenticated"):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthFailure("Could not validate credentials", "bearer")
+    return token.strip()
+
+
+def _from_api_key(raw: str) -> Principal:
+    configured = get_settings().api_key
+    if configured is not None and hmac.compare_digest(raw.encode(), configured.get_secret_value().encode()):
+        return Principal(kind="env_key", actor="api_key:env", is_superuser=True)
+    with session_scope(writer=False) as session:
+        record = apikeys.lookup(session, raw)
+        if record is None:
+            raise AuthFailure(INVALID_KEY, "api_key")
+        principal = Principal(kind="api_key", actor=f"api_key:{record.prefix}", is_superuser=record.is_superuser,
+                              api_key_id=record.id, tenant_id=record.tenant_id, role=record.role)
+        stale = record.last_used_at is None or utcnow() - record.last_used_at > timedelta(minutes=5)
+    if stale:
+        _touch_key(principal.api_key_id)
+    return principal
+
+
+def _touch_key(key_id: int) -> None:
+    """Best effort, throttled: a failed bookkeeping write must not fail the request."""
+    try:
+        with session_scope(writer=True) as session:
+            record = session.get(ApiKey, key_id)
+            if record is not None:
+                record.last_used_at = utcnow()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("api_key_touch_failed", error=str(exc)[:100])
+
+
+def _from_bearer(token: str) -> Principal:
+    try:
+        claims = decode_access_token(token)
+    except InvalidToken as exc:
+        raise AuthFailure("Could not validate credentials", "bearer") from exc
+    with session_scope(writer=False) as session:
+        user = session.get(User, int(claims["sub"]))
+        if user is None:
+            raise AuthFailure("Could not validate credentials", "bearer")
+        if not user.is_active:
+            raise AuthFailure("Inactive user", "bearer")
+        return Principal(kind="user", actor=f"user:{user.username}", is_superuser=user.is_superuser,
+                         user_id=user.id, username=user.username)
+
+
+def resolve_principal(request: Request) -> Principal | None:
+    """The caller, None without credentials; AuthFailure when credentials are bad. Cached per request."""
+    cached = request.scope.get(_STATE_KEY)
+    if cached is not None:
+        if isinstance(cached, AuthFailure):
+            raise cached
+        return cached or None
+    try:
+        raw_key = request.headers.get("x-api-key")
+        if raw_key:
+            principal = _from_api_key(raw_key)
+        else:
+            token = _bearer_token(request)
+            principal = _from_bearer(token) if token else None
+    except AuthFailure as failure:
+        request.scope[_STATE_KEY] = failure
+        raise
+    request.scope[_STATE_KEY] = principal or False
+    return principal
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The caller if the credentials are good; None otherwise (open endpoints)."""
+    try:
+        return resolve_principal(request)
+    except AuthFailure:
+        return None
+
+
+def require_user(request: Request) -> Principal:
+    """A Bearer-JWT user (reference /api/auth semantics: 401, or 400 for an inactive user)."""
+    if not request.headers.get("authorization"):
+        raise NotAuthenticated("Not authenticated")
+    try:
+        return _from_bearer(_bearer_token(request) or "")
+    except AuthFailure as failure:
+        if failure.reason == "Inactive user":
+            raise AutopackError("Inactive user", status_code=400) from None
+        raise NotAuthenticated("Could not validate credentials") from None
+
+
+def require_principal(request: Request) -> Principal:
+    """Any authenticated caller (JWT or API key): 401 otherwise."""
+    try:
+        principal = resolve_principal(request)
+    except AuthFailure as failure:
+        raise NotAuthenticated(failure.reason if failure.scheme == "bearer" else INVALID_KEY) from None
+    if principal is None:
+        raise NotAuthenticated("Not authenticated")
+    return principal
+
+
+def require_superuser(request: Request) -> Principal:
+    """A superuser (user flag, superuser API key, or the AUTOPACK_API_KEY): 401 / 403 otherwise."""
+    principal = require_principal(request)
+    if not principal.is_superuser:
+        raise Forbidden("Admin privileges required")
+    return principal
+
+
+def _key_configured() -> bool:
+    settings = get_settings()
+    if settings.is_production and settings.api_key is None:
+        raise AutopackError(KEY_REQUIRED_IN_PRODUCTION, status_code=500)
+    return settings.api_key is not None or settings.is_production
+
+
+def verify_api_key(request: Request) -> Principal | None:
+    """Contract "Requires X-API-Key": open in development without a key, else a valid key or JWT."""
+    if not _key_configured():
+        return optional_principal(request)
+    try:
+        principal = resolve_principal(request)
+    except AuthFailure:
+        principal = None
+    if principal is None:
+        raise Forbidden(INVALID_KEY)
+    return principal
+
+
+def verify_write_access(request: Request) -> Principal | None:
+    """Executor writes: open in development, a key or JWT in production (DECISIONS §3.15)."""
+    if get_settings().is_production:
+        return verify_api_key(request)
+    return optional_principal(request)
+
+
+def verify_read_access(request: Request) -> Principal | None:
+    """Operator reads: open with AUTOPACK_PUBLIC_READ=1 outside production, else like verify_api_key."""
+    settings = get_settings()
+    if settings.public_read and not settings.is_production:
+        return optional_principal(request)
+    return verify_api_key(request)
+
+
+def actor_of(principal: Principal | None) -> str:
+    """The audit/event actor string for a possibly anonymous caller."""
+    return principal.actor if principal is not None else "anonymous"

@@ -1,0 +1,62 @@
+"""Auth request and response models (reference §2.8 field names and bounds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+
+def _clean_username(value: str) -> str:
+    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("username must not contain control characters or surrounding spaces")
+    return value
+
+
+Username = Annotated[str, Field(min_length=3, max_length=50), AfterValidator(_clean_username)]
+Password = Annotated[str, Field(min_length=8, max_length=100)]
+
+
+class RegisterRequest(BaseModel):
+    """POST /api/auth/register body."""
+
+    username: Username
+    email: EmailStr
+    password: Password
+
+
+class UserResponse(BaseModel):
+    """A user without secrets."""
+
+    model_config = ConfigDict(from_attributes=True)
+    username: str
+    email: str
+    id: int
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class LoginRequest(BaseModel):
+    """JSON login body (the form-encoded body of the reference is accepted too)."""
+
+    username: Annotated[str, Field(min_length=1, max_length=255)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class TokenResponse(BaseModel):
+    """A bearer token."""
+
+    access_token: str
+    token_type: str = "bearer"
+
+
+class KeyStatusResponse(BaseModel):
+    """Whether signing keys are loaded and where they come from."""
+
+    keys_loaded: bool
+    source: str
+    active_kid: str
+    key_count: int

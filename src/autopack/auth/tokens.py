@@ -1,0 +1,58 @@
+"""Access tokens: RS256 JWTs with `kid`, verified with a pinned algorithm and required claims."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import jwt
+
+from autopack.auth.keys import keyring
+from autopack.core.settings import get_settings
+from autopack.db.base import utcnow
+from autopack.db.models import User
+
+
+class InvalidToken(Exception):
+    """The token is not acceptable (signature, algorithm, kid, claims or expiry)."""
+
+
+def issue_access_token(user: User, *, expires_minutes: int | None = None) -> str:
+    """A signed access token for `user`."""
+    settings = get_settings()
+    now = utcnow()
+    minutes = expires_minutes or settings.access_token_expire_minutes
+    key = keyring().active
+    claims = {
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": str(user.id),
+        "user_id": user.id, "username": user.username, "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()), "jti": secrets.token_hex(16),
+    }
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+def decode_access_token(token: str) -> dict[str, Any]:
+    """The verified claims of `token`, or InvalidToken."""
+    settings = get_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("malformed token") from exc
+    if header.get("alg") != "RS256":
+        raise InvalidToken("unexpected algorithm")
+    ring = keyring()
+    key = ring.keys.get(header.get("kid") or "")
+    if key is None:
+        raise InvalidToken("unknown key id")
+    try:
+        claims = jwt.decode(
+            token, key.private_key.public_key(), algorithms=["RS256"], audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer, options={"require": ["exp", "iat", "aud", "iss", "sub"]},
+            leeway=5,
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if not str(claims.get("sub", "")).isdigit():
+        raise InvalidToken("bad subject")
+    return claims

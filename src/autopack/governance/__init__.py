@@ -1,0 +1,1 @@
+"""Governance requests and the governed apply of maintenance patches."""

@@ -1,0 +1,78 @@
+"""The governed path: parse, check every path, stop at protected paths, then apply (no database here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from autopack.core.settings import Settings, get_settings
+from autopack.governance.apply import (
+    Workspace,
+    apply_files,
+    check_applies,
+    check_git_paths,
+    scratch_dir,
+    write_candidates,
+)
+from autopack.governance.patchset import PatchError, PatchPlan, parse_patch
+from autopack.governance.paths import PathPolicy, extract_justification, risk_level, split_setting
+from autopack.governance.workspace import fingerprint, resolve_root, workspace_lock
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A patch that touches protected paths: what a governance request records."""
+
+    paths: tuple[str, ...]
+    justification: str
+    risk_level: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class GovernedResult:
+    """What happened to one patch; exactly one of applied / error / violation / stale describes it."""
+
+    applied: bool = False
+    error: str | None = None
+    violation: Violation | None = None
+    stale: bool = False
+    plan: PatchPlan | None = None
+    mode: str | None = None
+
+
+def policy_for(settings: Settings, allowed_paths: Iterable[str]) -> PathPolicy:
+    """The internal-mode policy (maintenance runs) with the configured lists and the payload's paths."""
+    return PathPolicy.build(protected=split_setting(settings.governance_protected_paths),
+                            always_allowed=split_setting(settings.governance_always_allowed_paths),
+                            extra_allowed=allowed_paths, internal_mode=True)
+
+
+def governed_apply(patch: str, *, allowed_paths: Iterable[str] = (), waived_paths: Iterable[str] = (),
+                   expected_fingerprint: str | None = None) -> GovernedResult:
+    """Apply `patch` to REPO_PATH unless it is unsafe, protected (beyond `waived_paths`), or stale."""
+    settings = get_settings()
+    waived = set(waived_paths)
+    plan = None
+    try:
+        plan = parse_patch(patch, settings.patch_max_bytes)
+        root = resolve_root(settings.repo_path)
+        ws = Workspace(root=root, timeout=settings.patch_apply_timeout_seconds,
+                       max_file_bytes=settings.patch_max_file_bytes)
+        with workspace_lock(root, settings.patch_apply_timeout_seconds), scratch_dir(root) as scratch:
+            files = write_candidates(plan, scratch)
+            paths = check_git_paths(ws, plan, files)
+            current = fingerprint(root, paths)
+            if expected_fingerprint is not None and current != expected_fingerprint:
+                return GovernedResult(stale=True, plan=plan)
+            violated = [p for p in policy_for(settings, allowed_paths).violations(paths) if p not in waived]
+            if violated:
+                # A patch that cannot apply is refused now rather than sent to a human for nothing.
+                check_applies(ws, files)
+                return GovernedResult(plan=plan, violation=Violation(
+                    paths=tuple(violated), justification=extract_justification(patch),
+                    risk_level=risk_level(violated), fingerprint=current))
+            mode = apply_files(ws, files, paths, scratch)
+            return GovernedResult(applied=True, plan=plan, mode=mode)
+    except PatchError as exc:
+        return GovernedResult(error=exc.reason, plan=plan)

@@ -1,0 +1,143 @@
+"""Governance requests (create, read, list) and the governed apply of a builder's maintenance patch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from autopack.audit.service import append_event
+from autopack.core.errors import NotFound, Unprocessable
+from autopack.core.settings import get_settings
+from autopack.db.base import utcnow
+from autopack.db.models import GovernanceRequest, Phase
+from autopack.governance.governed import governed_apply
+from autopack.governance.paths import extract_justification, protected_path_error, risk_level
+from autopack.runs import service as runs
+
+TARGET_TYPE = "governance_request"
+NOT_FOUND = "Governance request not found"
+
+
+@dataclass(frozen=True)
+class PatchOutcome:
+    """The result of a maintenance apply: applied, or the 422 detail to answer."""
+
+    applied: bool
+    detail: str | None = None
+    request_id: str | None = None
+
+
+def serialize(request: GovernanceRequest) -> dict[str, Any]:
+    """The reference's request document, plus the patch hash and the decision/apply record."""
+    return {
+        "request_id": request.request_id, "run_id": request.run_id, "phase_id": request.phase_id,
+        "requested_paths": json.loads(request.requested_paths or "[]"),
+        "justification": request.justification, "risk_level": request.risk_level,
+        "auto_approved": request.auto_approved, "approved": request.approved,
+        "approved_by": request.approved_by, "created_at": request.created_at,
+        "patch_sha256": request.patch_sha256, "decided_at": request.decided_at,
+        "decision_reason": request.decision_reason, "applied": request.applied,
+        "apply_error": request.apply_error,
+    }
+
+
+def create_request(session: Session, *, run_id: str, phase_id: str, paths: Sequence[str],
+                   justification: str | None, actor: str, patch: str | None = None,
+                   risk: str | None = None, fingerprint: str | None = None,
+                   allowed_paths: Sequence[str] = (), source: str = "api") -> GovernanceRequest:
+    """Store a pending request (audited); flushes, never commits."""
+    request = GovernanceRequest(
+        request_id=secrets.token_hex(8), run_id=run_id, phase_id=phase_id,
+        requested_paths=json.dumps(list(paths)), justification=justification,
+        risk_level=risk or risk_level(paths), auto_approved=False, approved=None,
+        created_at=utcnow(), patch_content=patch,
+        patch_sha256=hashlib.sha256(patch.encode("utf-8")).hexdigest() if patch else None,
+        applied=False, workspace_fingerprint=fingerprint,
+        allowed_paths=json.dumps(list(allowed_paths)) if allowed_paths else None,
+    )
+    session.add(request)
+    session.flush()
+    append_event(session, action="governance.requested", actor=actor, target_type=TARGET_TYPE,
+                 target_id=request.request_id,
+                 details={"run_id": run_id, "phase_id": phase_id, "paths": list(paths),
+                          "risk_level": request.risk_level, "patch_sha256": request.patch_sha256,
+                          "source": source})
+    return request
+
+
+def request_from_api(session: Session, *, run_id: str, phase_id: str, paths: Sequence[str],
+                     justification: str | None, patch: str | None, risk: str | None,
+                     actor: str) -> dict[str, Any]:
+    """POST /governance/request: an executor that applies locally asks for a decision."""
+    if patch is not None and len(patch.encode("utf-8")) > get_settings().patch_max_bytes:
+        raise Unprocessable(f"patch_content is over the {get_settings().patch_max_bytes}-byte limit")
+    run = runs.lock_run(session, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} not found")
+    if runs.get_phase(session, run_id, phase_id) is None:
+        raise NotFound(f"Phase {phase_id} not found")
+    if justification is None:
+        justification = extract_justification(patch) if patch else "No justification provided"
+    request = create_request(session, run_id=run_id, phase_id=phase_id, paths=list(dict.fromkeys(paths)),
+                             justification=justification, actor=actor, patch=patch or None, risk=risk)
+    return serialize(request)
+
+
+def get_request(session: Session, request_id: str) -> dict[str, Any]:
+    """One request with its stored patch (what a human approves)."""
+    request = session.scalars(
+        select(GovernanceRequest).where(GovernanceRequest.request_id == request_id)
+    ).one_or_none()
+    if request is None:
+        raise NotFound(NOT_FOUND)
+    return {**serialize(request), "patch_content": request.patch_content}
+
+
+def list_pending(session: Session, *, limit: int, offset: int) -> dict[str, Any]:
+    """Pending requests, newest first; `count` is the page's length as in the reference."""
+    pending = GovernanceRequest.approved.is_(None)
+    total = session.scalar(select(func.count()).select_from(GovernanceRequest).where(pending))
+    rows = session.scalars(
+        select(GovernanceRequest).where(pending)
+        .order_by(GovernanceRequest.created_at.desc(), GovernanceRequest.id.desc())
+        .limit(limit).offset(offset)
+    ).all()
+    return {"count": len(rows), "pending_requests": [serialize(r) for r in rows], "total": total,
+            "limit": limit, "offset": offset}
+
+
+def fail_phase(session: Session, phase: Phase, reason: str, actor: str) -> None:
+    """Mark the phase FAILED and keep the reason, even when it already was FAILED."""
+    runs.set_phase_state(session, phase, "FAILED", actor, reason=reason)
+    phase.last_failure_reason = reason
+    phase.updated_at = utcnow()
+
+
+def apply_builder_patch(session: Session, phase: Phase, patch: str, allowed_paths: Sequence[str],
+                        actor: str) -> PatchOutcome:
+    """Apply a maintenance patch to REPO_PATH: GATE on success, else FAILED (and a request if protected)."""
+    result = governed_apply(patch, allowed_paths=allowed_paths)
+    if result.applied:
+        runs.set_phase_state(session, phase, "GATE", actor)
+        phase.updated_at = utcnow()
+        return PatchOutcome(applied=True)
+    if result.violation is not None:
+        violation = result.violation
+        request = create_request(
+            session, run_id=phase.run_id, phase_id=phase.phase_id, paths=violation.paths,
+            justification=violation.justification, actor=actor, patch=patch, risk=violation.risk_level,
+            fingerprint=violation.fingerprint, allowed_paths=allowed_paths, source="builder_result")
+        fail_phase(session, phase, f"Protected paths need approval (governance request "
+                                   f"{request.request_id}): {', '.join(violation.paths)}", actor)
+        detail = protected_path_error(list(violation.paths), violation.justification, request.request_id)
+        return PatchOutcome(applied=False, detail=detail, request_id=request.request_id)
+    detail = f"Failed to apply patch: {result.error}"
+    fail_phase(session, phase, detail, actor)
+    return PatchOutcome(applied=False, detail=detail)

@@ -1,0 +1,1 @@
+"""OAuth credential health (BUILD-189): stored credentials, health, events and background refresh."""

@@ -1,0 +1,1 @@
+"""Telegram channel: Bot API client, notification outbox, webhook and callback registry."""

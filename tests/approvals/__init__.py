@@ -1,0 +1,1 @@
+"""Approval request tests (BUILD-117)."""
