@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from autopack import __version__
 from autopack.core.database import check_schema_current
+from autopack.core import mirror
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
@@ -46,9 +48,11 @@ async def lifespan(app: FastAPI):
                               env=get_settings().autopack_env)
     oauth_refresh_worker = start_refresh_worker()
     approval_worker = start_approval_worker()
+    gc.freeze()  # start-up objects (metadata, routes) leave the collector's work: fewer long pauses
     try:
         yield
     finally:
+        mirror.flush()
         if approval_worker is not None:
             approval_worker.stop()
         if oauth_refresh_worker is not None:

@@ -12,7 +12,7 @@ from autopack.core.database import session_scope
 from autopack.db.models import Run
 
 BACKEND = os.environ.get("AUTOPACK_TEST_DB", "sqlite")
-HEX32 = re.compile(r"^[0-9a-f]{32}$")
+HEX32 = re.compile(r"^[0-9a-f]{20}$")  # 12 hex of a per-process prefix + an 8-hex counter
 
 
 def _run_count() -> int:

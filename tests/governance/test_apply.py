@@ -7,7 +7,7 @@ import os
 import pytest
 
 from autopack.db.models import BuilderResultRecord, GovernanceRequest, Phase, RunEvent
-from tests.governance.helpers import all_rows, make_patch, porcelain, scratch_dirs, snapshot, submit
+from tests.governance.helpers import all_rows, git, make_patch, porcelain, scratch_dirs, snapshot, submit
 
 
 def edit_a(clone):
@@ -52,7 +52,6 @@ def test_three_way_fallback_merges_and_keeps_index(gov_client, repo):
         (c / "lines.txt").read_bytes().replace(b"line 2\n", b"line two\n")))
     # Committed change inside the patch's context: strict and whitespace-tolerant applies fail.
     (repo / "lines.txt").write_bytes((repo / "lines.txt").read_bytes().replace(b"line 4\n", b"line four\n"))
-    from tests.governance.helpers import git
     git(repo, "commit", "-qam", "context moved")
     response = submit(gov_client, patch)
     assert response.status_code == 200, response.text
@@ -62,7 +61,6 @@ def test_three_way_fallback_merges_and_keeps_index(gov_client, repo):
 
 
 def test_three_way_conflict_restores_files_and_index(gov_client, repo):
-    from tests.governance.helpers import git
     patch = make_patch(repo, lambda c: (c / "lines.txt").write_bytes(
         (c / "lines.txt").read_bytes().replace(b"line 2\n", b"line two\n")))
     (repo / "lines.txt").write_bytes((repo / "lines.txt").read_bytes().replace(b"line 2\n", b"line 2!\n"))

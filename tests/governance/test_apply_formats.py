@@ -1,4 +1,4 @@
-"""Governed apply of what git diffs carry: binary, renames, new and deleted files, CRLF, plain dirs, limits."""
+"""Governed apply of what git diffs carry: binary, renames, new/deleted files, CRLF, plain dirs, limits."""
 
 from __future__ import annotations
 
@@ -106,14 +106,18 @@ def test_result_over_the_file_limit_is_rolled_back(make_client, repo, monkeypatc
 
     def change(clone):
         (clone / "a.txt").write_bytes(b"small edit\n")
+        (clone / "gone.txt").unlink()
+        (clone / "old.txt").rename(clone / "moved.txt")
         (clone / "newdir" / "sub").mkdir(parents=True)
         (clone / "newdir" / "sub" / "big.txt").write_bytes(b"y" * 5000)
     before = snapshot(repo)
-    response = submit(client, make_patch(repo, change))
+    patch = make_patch(repo, change)
+    assert "deleted file mode" in patch and "rename from old.txt" in patch
+    response = submit(client, patch)
     assert response.status_code == 422
     assert response.json()["detail"] == (
         "Failed to apply patch: newdir/sub/big.txt would be 5000 bytes, over the 1000-byte limit")
-    assert snapshot(repo) == before  # the edit to a.txt is undone and newdir/ removed again
+    assert snapshot(repo) == before  # edit, delete and rename undone; newdir/ removed again
     assert porcelain(repo) == []
     assert all_rows(Phase, phase_id="F1.1")[0].state == "FAILED"
 

@@ -10,7 +10,7 @@ from autopack.core.database import session_scope
 from autopack.core.errors import Conflict
 from autopack.db.models import AuditEvent, GovernanceRequest
 from autopack.governance import decisions
-from tests.governance.helpers import all_rows, make_patch, submit
+from tests.governance.helpers import all_rows, git, make_patch, submit
 
 
 def pending_request(client, repo, phase_id: str) -> str:
@@ -45,8 +45,8 @@ def decide_in_own_session(request_id: str, approved: bool, actor: str):
 def test_concurrent_approve_and_deny_services(gov_client, repo):
     for round_number, phase_id in enumerate(["F1.1", "F1.2", "F2.1"]):
         request_id = pending_request(gov_client, repo, phase_id)
-        results = race(lambda: decide_in_own_session(request_id, True, "approver"),
-                       lambda: decide_in_own_session(request_id, False, "denier"))
+        results = race(lambda rid=request_id: decide_in_own_session(rid, True, "approver"),
+                       lambda rid=request_id: decide_in_own_session(rid, False, "denier"))
         winners = [r for r in results if isinstance(r, dict)]
         losers = [r for r in results if isinstance(r, Conflict)]
         assert len(winners) == 1 and len(losers) == 1, results
@@ -60,7 +60,6 @@ def test_concurrent_approve_and_deny_services(gov_client, repo):
                    and e.action in ("governance.approved", "governance.denied")]
         assert len(decided) == 1, round_number
         if row.approved:
-            from tests.governance.helpers import git
             git(repo, "commit", "-qam", f"approved {phase_id}")  # next request starts from a clean tree
 
 

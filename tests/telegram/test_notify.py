@@ -167,3 +167,15 @@ def test_callback_data_over_64_bytes_is_refused(bot_api):
     with session_scope() as session, pytest.raises(ValueError):
         notifier.notify_pending(session, kind="governance", ref_id="x", text="t",
                                 buttons=[("Approve", "gov_approve:" + "é" * 30)])
+
+
+def test_hostile_text_still_fits_one_message(client, bot_api):
+    amp = "&" * 128
+    answer = create(client, run_id=amp, phase_id=amp, context="&" * 128,
+                    decision_info={("&" * 40) + str(i): "&" * 160 for i in range(6)},
+                    deletion_info={"files": ["&" * 500] * 5, "risk_level": "&" * 50},
+                    patch_preview="<" * 5000)
+    assert answer["telegram_sent"] is True
+    [sent] = bot_api.calls_to("sendMessage")
+    assert len(sent["text"]) <= 4000
+    assert answer["payload_sha256"][:16] in sent["text"] and "Times out" in sent["text"]

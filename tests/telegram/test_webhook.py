@@ -168,3 +168,41 @@ def test_other_packages_register_their_own_prefixes(client, bot_api):
     assert bot_api.calls_to("editMessageText")[-1]["text"] == "<b>done</b>"
     unknown = post_update(client, click("gov_approve:ab12cd34", update_id=2))
     assert unknown.json() == {"ok": True, "error": "unknown_action"}
+
+
+def test_same_update_delivered_twice_at_once_acts_once(client, bot_api):
+    import threading
+
+    from autopack.telegram.webhook import handle_update
+
+    approval_id = create(client)["approval_id"]
+    update = click(f"pr_approve:{approval_id}", update_id=4242)
+    barrier, results = threading.Barrier(4), []
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(handle_update(update))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results, key=str) == sorted(
+        [{"ok": True, "action": "approve", "approval_id": approval_id}] + [{"ok": True, "duplicate": True}] * 3,
+        key=str)
+    assert [a for a, _ in audit_trail(approval_id)].count("approval.approved") == 1
+
+
+def test_old_update_ids_are_pruned():
+    from autopack.core.database import session_scope
+    from autopack.db.models import TelegramUpdate
+    from autopack.telegram.webhook import prune_updates
+
+    with session_scope() as session:
+        session.add(TelegramUpdate(update_id=1, received_at=utcnow() - timedelta(days=8)))
+        session.add(TelegramUpdate(update_id=2, received_at=utcnow() - timedelta(hours=1)))
+    assert prune_updates() == 1
+    assert prune_updates() == 0
+    with session_scope(writer=False) as session:
+        assert [u.update_id for u in session.query(TelegramUpdate)] == [2]

@@ -35,12 +35,12 @@ class ApprovalRequestIn(BaseModel):
 
     @field_validator("decision_info", "deletion_info")
     @classmethod
-    def _info(cls, value: dict | None, info) -> dict | None:  # noqa: ANN001
+    def _info(cls, value: dict | None, info) -> dict | None:
         return check_info(value, info.field_name)
 
     @field_validator("patch_preview", "patch")
     @classmethod
-    def _patch(cls, value: str | None, info) -> str | None:  # noqa: ANN001
+    def _patch(cls, value: str | None, info) -> str | None:
         return check_text(value, info.field_name, MAX_PATCH_BYTES)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +23,16 @@ _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
 
 AFTER_COMMIT_KEY = "autopack_after_commit"
+T = TypeVar("T")
+
+
+# SQLite has one writer at a time. This process's writers take turns on a lock from BEGIN until the
+# connection goes back to the pool: fair and immediate, where SQLite's busy handler would make them
+# sleep in growing steps (up to 100 ms each). Other processes still meet the busy timeout.
+_sqlite_writer_lock = threading.Lock()
+SQLITE_POOL_SIZE = 48  # above the 40 threads of the default thread pool
+POSTGRES_POOL_SIZE = 10
+_WRITER_TURN = "autopack_writer_turn"
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -36,8 +50,27 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        mode = "IMMEDIATE" if conn.get_execution_options().get("autopack_writer") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if not conn.get_execution_options().get("autopack_writer"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        info = conn.connection.info  # per pooled connection; released when it is checked in
+        if not info.get(_WRITER_TURN):
+            if not _sqlite_writer_lock.acquire(timeout=busy_timeout_ms / 1000):
+                raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is locked"))
+            info[_WRITER_TURN] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            info.pop(_WRITER_TURN, None)
+            _sqlite_writer_lock.release()
+            raise
+
+    def _end_turn(_dbapi_conn, record, *_args) -> None:  # noqa: ANN001
+        if record is not None and record.info.pop(_WRITER_TURN, False):
+            _sqlite_writer_lock.release()
+
+    event.listen(engine.pool, "checkin", _end_turn)
+    event.listen(engine.pool, "invalidate", _end_turn)
 
 
 def build_engine(url: str) -> Engine:
@@ -53,14 +86,16 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
-            pool_size=settings.db_pool_size,
+            # Keep a connection per worker thread: a fresh SQLite connection must re-read the schema,
+            # so connections closed on return (pool overflow) make every read slow.
+            pool_size=settings.db_pool_size or SQLITE_POOL_SIZE,
             max_overflow=20,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_engine(
         url,
-        pool_size=settings.db_pool_size,
+        pool_size=settings.db_pool_size or POSTGRES_POOL_SIZE,
         max_overflow=20,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
@@ -114,6 +149,13 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
     """A session that commits on success and rolls back on error; the one transaction owner."""
     get_engine()
     assert _sessionmaker is not None
+    with _session(writer) as session:
+        yield session
+    _run_after_commit(session)
+
+
+@contextmanager
+def _session(writer: bool) -> Iterator[Session]:
     bind = _engine.execution_options(autopack_writer=True) if writer else _engine
     session = _sessionmaker(bind=bind)
     try:
@@ -127,7 +169,6 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
-    _run_after_commit(session)
 
 
 def get_write_session() -> Iterator[Session]:
@@ -140,6 +181,34 @@ def get_read_session() -> Iterator[Session]:
     """Request dependency for read-only endpoints (never takes the write lock)."""
     with session_scope(writer=False) as session:
         yield session
+
+
+async def run_in_read_session(fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(session, *args)` in a read session on a worker thread: one thread hop for a read.
+
+    Hot read endpoints use this from `async def` instead of a sync session dependency, which costs
+    a thread hop to enter, one for the endpoint and one to exit.
+    """
+
+    def call() -> T:
+        with session_scope(writer=False) as session:
+            return fn(session, *args)
+
+    context = contextvars.copy_context()  # keep the request id in logs written by the thread
+    return await asyncio.get_running_loop().run_in_executor(_read_executor(), context.run, call)
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _read_executor() -> ThreadPoolExecutor:
+    """A few threads for hot reads: more only fight over the GIL (requests queue instead)."""
+    global _executor
+    if _executor is None:
+        with _lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(get_settings().read_threads, thread_name_prefix="autopack-read")
+    return _executor
 
 
 # scope="function": commit happens when the endpoint returns, before the response is sent.

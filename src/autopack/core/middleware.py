@@ -7,6 +7,7 @@ so SQLite and PostgreSQL never disagree and nothing reaches a driver that would 
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid
@@ -40,6 +41,15 @@ def _json_response(status: int, detail: str, envelope_code: str, path: str) -> t
     return start, payload
 
 
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    """Unique per process start and request, without a system call per request."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+
+
 class RequestContextMiddleware:
     """Tags each request with an id (X-Request-ID in and out), logs one line, renders 500s itself."""
 
@@ -55,7 +65,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.match(incoming) else _new_request_id()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state = {"code": 500, "started": False}
         started = time.perf_counter()

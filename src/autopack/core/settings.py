@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     cors_allowed_origins: str = Field("", validation_alias="CORS_ALLOWED_ORIGINS")
     log_level: str = Field("INFO", validation_alias="AUTOPACK_LOG_LEVEL")
     access_log: bool = Field(True, validation_alias="AUTOPACK_ACCESS_LOG")
-    db_pool_size: int = Field(10, validation_alias="AUTOPACK_DB_POOL_SIZE")
+    mirror_sync: bool = Field(False, validation_alias="AUTOPACK_MIRROR_SYNC")
+    read_threads: int = Field(4, ge=1, le=64, validation_alias="AUTOPACK_READ_THREADS")
+    health_cache_seconds: float = Field(1.0, ge=0, le=60, validation_alias="AUTOPACK_HEALTH_CACHE_SECONDS")
+    db_pool_size: int = Field(0, ge=0, le=1000, validation_alias="AUTOPACK_DB_POOL_SIZE")  # 0 = per database
     sqlite_busy_timeout_ms: int = Field(30000, validation_alias="AUTOPACK_SQLITE_BUSY_TIMEOUT_MS")
     oauth_refresh_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_OAUTH_REFRESH_WORKER")
     oauth_refresh_poll_seconds: float = Field(
@@ -76,12 +79,12 @@ class Settings(BaseSettings):
     telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_base: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_BASE")
-    telegram_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="TELEGRAM_TIMEOUT_SECONDS")
+    telegram_timeout_seconds: float = Field(5.0, gt=0, le=120, validation_alias="TELEGRAM_TIMEOUT_SECONDS")
     telegram_send_attempts: int = Field(3, ge=1, le=10, validation_alias="TELEGRAM_SEND_ATTEMPTS")
     telegram_retry_backoff_seconds: float = Field(
         1.0, ge=0, le=60, validation_alias="TELEGRAM_RETRY_BACKOFF_SECONDS")
     telegram_max_retry_wait_seconds: float = Field(
-        10.0, ge=0, le=300, validation_alias="TELEGRAM_MAX_RETRY_WAIT_SECONDS")
+        5.0, ge=0, le=300, validation_alias="TELEGRAM_MAX_RETRY_WAIT_SECONDS")
 
     @field_validator("auto_approve_build113", mode="before")
     @classmethod

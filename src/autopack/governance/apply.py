@@ -35,8 +35,9 @@ class Workspace:
         if patch_file is not None:
             argv.append(str(patch_file))
         try:
-            return subprocess.run(argv, cwd=self.root, env=env, capture_output=True, text=True,
-                                  timeout=self.timeout, check=False)
+            # Undecodable names come back as surrogates, which the path checks then refuse.
+            return subprocess.run(argv, cwd=self.root, env=env, capture_output=True, encoding="utf-8",
+                                  errors="surrogateescape", timeout=self.timeout, check=False)
         except subprocess.TimeoutExpired:
             raise PatchError(f"git {args[0]} timed out after {self.timeout:g}s") from None
         except FileNotFoundError:
@@ -158,6 +159,6 @@ def apply_files(ws: Workspace, files: list[Path], paths: tuple[str, ...], scratc
                 backup.restore(index)
                 raise
             if mode == THREE_WAY:
-                backup.restore_index(index)  # a three-way apply stages its result; keep the index as it was
+                backup.restore_index(index)  # a three-way apply stages its result: keep the old index
             return " ".join(mode) or "strict"
     raise PatchError(first_error or "git apply --check failed")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
 from autopack.core.errors import NotFound, Unprocessable
+from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import GovernanceRequest, Phase
@@ -21,6 +22,7 @@ from autopack.governance.governed import governed_apply
 from autopack.governance.paths import extract_justification, protected_path_error, risk_level
 from autopack.runs import service as runs
 
+log = get_logger(__name__)
 TARGET_TYPE = "governance_request"
 NOT_FOUND = "Governance request not found"
 
@@ -124,6 +126,8 @@ def apply_builder_patch(session: Session, phase: Phase, patch: str, allowed_path
                         actor: str) -> PatchOutcome:
     """Apply a maintenance patch to REPO_PATH: GATE on success, else FAILED (and a request if protected)."""
     result = governed_apply(patch, allowed_paths=allowed_paths)
+    log.info("governed_apply", run_id=phase.run_id, phase_id=phase.phase_id, applied=result.applied,
+             mode=result.mode, protected=bool(result.violation), error=result.error)
     if result.applied:
         runs.set_phase_state(session, phase, "GATE", actor)
         phase.updated_at = utcnow()

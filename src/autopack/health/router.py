@@ -12,9 +12,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Health with database, Qdrant and kill switch states")
-def health():
+async def health():
     """200 healthy/degraded, 503 unhealthy when the database is unreachable."""
-    body, code = service.health()
+    body, code = await service.health_async()
     return json_response(body, code)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
+import time
 from typing import Any
 
 import httpx
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from autopack.core.database import get_engine
 from autopack.core.settings import get_settings
@@ -59,14 +62,51 @@ def check_qdrant(host: str | None) -> str:
     return "connected" if response.status_code == 200 else f"unhealthy (status {response.status_code})"
 
 
-def health() -> tuple[dict[str, Any], int]:
-    """The health document and its HTTP status (503 when the database is unreachable)."""
-    settings = get_settings()
-    database = check_database()
-    qdrant = check_qdrant(os.environ.get("QDRANT_HOST") or settings.qdrant_host)
+def run_checks() -> tuple[str, str, str | None]:
+    """(database, qdrant, rate limit storage) — the blocking part of /health."""
     from autopack.core.ratelimit import storage_status
 
-    rate_limits = storage_status()
+    settings = get_settings()
+    return (check_database(), check_qdrant(os.environ.get("QDRANT_HOST") or settings.qdrant_host),
+            storage_status())
+
+
+class CheckCache:
+    """Dependency checks reused for `AUTOPACK_HEALTH_CACHE_SECONDS` (probes poll often; 0 = never)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._at = float("-inf")
+        self._value: tuple[str, str, str | None] | None = None
+
+    async def get(self) -> tuple[str, str, str | None]:
+        """Fresh checks, or the last ones when younger than the cache window."""
+        ttl = get_settings().health_cache_seconds
+        if self._value is not None and time.monotonic() - self._at < ttl:
+            return self._value
+        async with self._lock:  # one probe at a time; waiters reuse its answer
+            if self._value is not None and time.monotonic() - self._at < ttl:
+                return self._value
+            value = await run_in_threadpool(run_checks)
+            self._value, self._at = value, time.monotonic()
+            return value
+
+
+_cache = CheckCache()
+
+
+async def health_async() -> tuple[dict[str, Any], int]:
+    """The health document, with dependency checks run in a worker thread (or reused)."""
+    checks = await _cache.get()
+    if os.environ.get("DEBUG_DB_IDENTITY") == "1":
+        return await run_in_threadpool(health, checks)
+    return health(checks)
+
+
+def health(checks: tuple[str, str, str | None] | None = None) -> tuple[dict[str, Any], int]:
+    """The health document and its HTTP status (503 when the database is unreachable)."""
+    settings = get_settings()
+    database, qdrant, rate_limits = checks if checks is not None else run_checks()
     if database != "connected":
         status, code = "unhealthy", 503
     elif qdrant not in ("disabled", "connected") or rate_limits not in (None, "connected"):

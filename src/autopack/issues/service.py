@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from autopack.core.database import on_commit, session_scope
+from autopack.core.database import session_scope
+from autopack.core.mirror import mirror_after_commit
 from autopack.core.errors import Unprocessable
 from autopack.core.fs import atomic_write_json
 from autopack.core.ids import safe_filename_part
@@ -233,4 +234,4 @@ def schedule_mirrors(session: Session, run_id: str, phase: Phase, tier_key: str)
             atomic_write_json(get_settings().project_backlog_path,
                               {"project_id": PROJECT_ID, "issues_by_key": backlog["issues_by_key"]})
 
-    on_commit(session, write)
+    mirror_after_commit(session, write)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -145,8 +148,24 @@ def write_run_files(
     run_id: str,
     create_dirs: bool = False,
 ) -> None:
-    """Write whichever summaries are given; `create_dirs` lays out the empty sub-folders too."""
+    """Write whichever summaries are given; `create_dirs` lays out a new run directory.
+
+    A new run is written into a temporary sibling directory and renamed into place in one step:
+    readers see all of it or none, without a rename per file (200 phases stay cheap).
+    """
     path = run_dir(run_id)
+    if create_dirs and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a run directory is not
+        try:
+            _write_plain(staging, run, tiers, phases)
+            os.rename(staging, path)
+            return
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not path.exists():
+                raise
     if create_dirs:
         for sub in ("tiers", "phases", "issues"):
             (path / sub).mkdir(parents=True, exist_ok=True)
@@ -156,3 +175,15 @@ def write_run_files(
         atomic_write_text(tier_file(path, tier.tier_index, tier.name), render_tier_summary(tier))
     for phase in phases:
         atomic_write_text(phase_file(path, phase.phase_index, phase.phase_id), render_phase_summary(phase))
+
+
+def _write_plain(root: Path, run: RunSnapshot | None, tiers, phases) -> None:  # noqa: ANN001
+    for sub in ("tiers", "phases", "issues"):
+        (root / sub).mkdir()
+    if run is not None:
+        (root / "run_summary.md").write_text(render_run_summary(run), encoding="utf-8")
+    for tier in tiers:
+        tier_file(root, tier.tier_index, tier.name).write_text(render_tier_summary(tier), encoding="utf-8")
+    for phase in phases:
+        phase_file(root, phase.phase_index, phase.phase_id).write_text(render_phase_summary(phase),
+                                                                       encoding="utf-8")

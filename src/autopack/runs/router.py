@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from autopack.core.database import ReadSession, WriteSession
+from autopack.core.database import WriteSession, run_in_read_session
 from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
 from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
@@ -41,9 +41,9 @@ def start_run(request: RunStartRequest, session: WriteSession,
 
 
 @router.get("/runs/{run_id}", response_model=RunResponse)
-def get_run(run_id: str, session: ReadSession):
-    """A run with all tiers and phases."""
-    return json_response(service.serialize_run(session, run_id))
+async def get_run(run_id: str):
+    """A run with all tiers and phases (the executor polls this: one thread hop, Core queries)."""
+    return json_response(await run_in_read_session(service.serialize_run, run_id))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse)

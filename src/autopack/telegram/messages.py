@@ -11,6 +11,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from autopack.telegram.client import MAX_TEXT
+
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 RISK_EMOJI = {"critical": "🚨", "high": "🔴", "medium": "⚠️", "low": "✅"}
 STATUS_EMOJI = {"approved": "✅", "rejected": "❌", "timeout": "⏱️"}
@@ -74,25 +76,31 @@ def approval_text(*, approval_id: int, run_id: str, phase_id: str, context: str,
                                  "risk_level": decision.get("risk_level") or "medium",
                                  "risk_score": decision.get("risk_score") or 50}
     level = str(deletion.get("risk_level") or "medium").lower()
-    lines = ["⚠️ <b>Autopack Approval Needed</b>", "",
-             f"Request: <b>#{approval_id}</b>",
-             f"Phase: <code>{_h(phase_id)}</code>",
-             f"Run: <code>{_h(run_id or 'N/A')}</code>",
-             f"Context: {_h(context, 64)}",
-             f"Risk: {RISK_EMOJI.get(level, '❓')} <b>{_h(level.upper(), 20)}</b> "
-             f"({_int(deletion.get('risk_score'), 50)}/100)", ""]
-    lines += _deletion_lines(deletion)
+    core = ["⚠️ <b>Autopack Approval Needed</b>", "",
+            f"Request: <b>#{approval_id}</b>",
+            f"Phase: <code>{_h(phase_id)}</code>",
+            f"Run: <code>{_h(run_id or 'N/A')}</code>",
+            f"Context: {_h(context, 64)}",
+            (f"Risk: {RISK_EMOJI.get(level, '❓')} <b>{_h(level.upper(), 20)}</b> "
+             f"({_int(deletion.get('risk_score'), 50)}/100)")]
+    footer = ["", f"Payload SHA-256: <code>{payload_sha256[:16]}</code>",
+              f"Times out: {_utc(timeout_at)} (not approved on timeout)", f"Sent: {_utc(sent_at)}"]
     extra = _decision_lines(decision)
-    if extra:
-        lines += ["", *extra]
-    if patch_preview:
-        lines += ["", "Patch preview:", f"<pre>{_h(patch_preview, PREVIEW_CHARS)}</pre>"]
-    if context.lower() in TROUBLESHOOT_CONTEXTS:
-        lines += ["", "🔧 Troubleshooting request: the executor is blocked until you decide."]
-    lines += ["", f"Payload SHA-256: <code>{payload_sha256[:16]}</code>",
-              f"Times out: {_utc(timeout_at)} (not approved on timeout)",
-              f"Sent: {_utc(sent_at)}"]
-    return "\n".join(lines)
+    optional = [
+        ["", *_deletion_lines(deletion)],
+        ["", "🔧 Troubleshooting request: the executor is blocked until you decide."]
+        if context.lower() in TROUBLESHOOT_CONTEXTS else [],
+        ["", *extra] if extra else [],
+        ["", "Patch preview:", f"<pre>{_h(patch_preview, PREVIEW_CHARS)}</pre>"] if patch_preview else [],
+    ]
+    # Escaping can multiply caller-supplied text: keep whole sections, in this order, while they fit.
+    lines, budget = list(core), MAX_TEXT - len("\n".join(core + footer))
+    for section in optional:
+        size = len("\n".join(section)) + 1
+        if section and size <= budget:
+            lines += section
+            budget -= size
+    return "\n".join(lines + footer)
 
 
 def decision_text(*, approval_id: int, run_id: str, phase_id: str, status: str, actor: str) -> str:

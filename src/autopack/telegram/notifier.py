@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from autopack.core.database import on_commit, session_scope
 from autopack.core.logging import get_logger
-from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import TelegramOutbox
 from autopack.telegram import messages
@@ -56,12 +55,15 @@ def register_delivery_hook(kind: str, hook: DeliveryHook) -> None:
 
 def notify_pending(session: Session, *, kind: str, ref_id: str | int, text: str,
                    buttons: Sequence[tuple[str, str]] = ()) -> Delivery:
-    """Queue a message (with inline buttons) in `session`'s transaction; it is sent after the commit."""
+    """Queue an HTML message (≤ 4000 chars, buttons as (label, callback_data)); sent after the commit."""
+    # Cutting HTML would break its tags and Telegram would refuse it: too long is the caller's bug.
+    if not text or len(text) > MAX_TEXT:
+        raise ValueError(f"Telegram text must be 1..{MAX_TEXT} characters")
+    markup = messages.inline_keyboard(buttons)
     chat_id = configured_chat()
     if chat_id is None:
         return Delivery(None, "skipped", NOT_CONFIGURED)
-    markup = messages.inline_keyboard(buttons)
-    row = TelegramOutbox(kind=kind, ref_id=str(ref_id), chat_id=chat_id, text=text[:MAX_TEXT],
+    row = TelegramOutbox(kind=kind, ref_id=str(ref_id)[:64], chat_id=chat_id, text=text,
                          reply_markup=markup, state="pending",
                          # The worker leaves the row to the after-commit send for one lease.
                          next_attempt_at=utcnow() + timedelta(seconds=SendPolicy.from_settings().lease))

@@ -1,0 +1,36 @@
+"""Mirror files written by the background writer: after the response, in commit order, atomically."""
+
+from __future__ import annotations
+
+from autopack.core import mirror
+from tests.conftest import run_payload
+from tests.runs.helpers import set_state
+
+
+def test_background_writer_keeps_commit_order(make_client, monkeypatch, runs_dir):
+    monkeypatch.setenv("AUTOPACK_MIRROR_SYNC", "0")
+    client = make_client()
+    assert client.post("/runs/start", json=run_payload("bg-1", tiers=2, phases_per_tier=50)).status_code == 201
+    for state in ("EXECUTING", "GATE", "COMPLETE"):
+        assert set_state(client, "bg-1", "F1.1", state).status_code == 200
+    mirror.flush()
+    base = runs_dir / "autopack" / "runs" / "bg-1"
+    assert len(list((base / "phases").glob("*.md"))) == 100
+    assert "State: COMPLETE" in (base / "phases" / "phase_00_F1.1.md").read_text()
+    assert not [p for p in base.parent.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_a_failing_mirror_does_not_stop_later_ones(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOPACK_MIRROR_SYNC", "0")
+    from autopack.core.settings import get_settings
+
+    get_settings.cache_clear()
+    written = []
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    mirror.submit(broken)
+    mirror.submit(lambda: written.append("after"))
+    mirror.flush()
+    assert written == ["after"]
