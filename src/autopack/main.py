@@ -18,8 +18,11 @@ from autopack.auth.deps import KEY_REQUIRED_IN_PRODUCTION
 from autopack.core.settings import get_settings
 from autopack.approvals.router import router as approvals_router
 from autopack.approvals.timeouts import start_approval_worker
+from autopack.autopilot.execution.worker import start_execution_worker
 from autopack.audit.router import router as audit_router
 from autopack.auth.router import router as auth_router
+from autopack.autopilot.router import router as autopilot_router
+from autopack.autopilot.router import tenant_router as autopilot_tenant_router
 from autopack.errors.router import router as errors_router
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
@@ -48,11 +51,14 @@ async def lifespan(app: FastAPI):
                               env=get_settings().autopack_env)
     oauth_refresh_worker = start_refresh_worker()
     approval_worker = start_approval_worker()
+    execution_worker = start_execution_worker()
     gc.freeze()  # start-up objects (metadata, routes) leave the collector's work: fewer long pauses
     try:
         yield
     finally:
         mirror.flush()
+        if execution_worker is not None:
+            execution_worker.stop()
         if approval_worker is not None:
             approval_worker.stop()
         if oauth_refresh_worker is not None:
@@ -94,6 +100,8 @@ def create_app() -> FastAPI:
         auth_router,
         oauth_router,
         tenants_router,
+        autopilot_router,
+        autopilot_tenant_router,
     ):
         app.include_router(router)
     return app

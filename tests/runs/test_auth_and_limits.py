@@ -77,21 +77,3 @@ def test_production_requires_key_on_writes_not_reads(make_client, monkeypatch):
 
 def test_development_without_key_is_open(client):
     assert client.post("/runs/start", json=run_payload()).status_code == 201
-
-
-def test_every_state_changing_route_needs_a_key_in_production(make_client, monkeypatch):
-    """Walks every route: a new write endpoint cannot be added unprotected by accident."""
-    monkeypatch.setenv("AUTOPACK_API_KEY", "k-123456789")
-    monkeypatch.setenv("AUTOPACK_ENV", "production")
-    client = make_client()
-    exempt = {("POST", "/telegram/webhook"), ("POST", "/api/auth/register"), ("POST", "/api/auth/login")}
-    checked = 0
-    for route_path, operations in client.app.openapi()["paths"].items():
-        for method in sorted(m.upper() for m in operations):
-            if method in {"GET", "HEAD", "OPTIONS"} or (method, route_path) in exempt:
-                continue
-            path = route_path.replace("{", "").replace("}", "")
-            response = client.request(method, path, json={})
-            assert response.status_code in (401, 403), (method, route_path, response.status_code)
-            checked += 1
-    assert checked >= 7

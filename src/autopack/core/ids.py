@@ -35,3 +35,21 @@ def safe_filename_part(value: str) -> str:
     """The reference's file-name sanitising: spaces and slashes become underscores."""
     out = value.replace(" ", "_").replace("/", "_").replace("\\", "_")
     return re.sub(r"[\x00-\x1f\x7f]", "_", out)
+
+
+# Neither database stores these the same way: PostgreSQL refuses NUL in text and JSONB, and UTF-8
+# encoders refuse unpaired surrogates. Checked so bad text is a 422, never a driver error (500).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates"
+
+
+def is_storable(value: str) -> bool:
+    """True when `value` can be written to (and looked up in) either database."""
+    return _UNSTORABLE.search(value) is None
+
+
+def storable(value: str) -> str:
+    """A pydantic after-validator: `value`, or ValueError when no database can store it."""
+    if not is_storable(value):
+        raise ValueError(UNSTORABLE_MESSAGE)
+    return value

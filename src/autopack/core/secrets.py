@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,17 +15,28 @@ SECRET_FILE = "secret.key"
 
 
 def write_private_file(path: Path, data: bytes) -> bool:
-    """Create `path` with mode 0600 unless it exists; True when this call created it (race-safe)."""
+    """Create `path` (mode 0600) with `data` unless it exists; True when this call created it.
+
+    The content is written to a private temp file first and hard-linked into place, so a process
+    racing us sees either no file or the whole file, never an empty one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return False
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return True
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(tmp)
 
 
 @lru_cache(maxsize=4)

@@ -75,6 +75,16 @@ class Settings(BaseSettings):
         "reject", validation_alias="APPROVAL_DEFAULT_ON_TIMEOUT")
     approval_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_APPROVAL_WORKER")
     approval_poll_seconds: float = Field(30.0, gt=0, validation_alias="AUTOPACK_APPROVAL_POLL_SECONDS")
+    # Autopilot execution: approved actions are applied by a worker through a platform adapter.
+    autopilot_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_AUTOPILOT_WORKER")
+    autopilot_poll_seconds: float = Field(5.0, gt=0, validation_alias="AUTOPACK_AUTOPILOT_POLL_SECONDS")
+    autopilot_lease_seconds: float = Field(300.0, gt=0, validation_alias="AUTOPACK_AUTOPILOT_LEASE_SECONDS")
+    autopilot_max_attempts: int = Field(3, ge=1, le=10, validation_alias="AUTOPACK_AUTOPILOT_MAX_ATTEMPTS")
+    autopilot_max_retry_wait_seconds: float = Field(
+        30.0, ge=0, le=600, validation_alias="AUTOPACK_AUTOPILOT_MAX_RETRY_WAIT_SECONDS")
+    platform_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="AUTOPACK_PLATFORM_TIMEOUT_SECONDS")
+    # JSON `{"<tenant_id>": {"meta": {...}, "google": {...}}}` or a path to a file holding it.
+    platform_credentials: SecretStr | None = Field(None, validation_alias="AUTOPACK_PLATFORM_CREDENTIALS")
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,14 +11,7 @@ from autopack.governance.paths import unsafe_reason
 from autopack.runs.schemas import PhaseId, RunId
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
-# Neither database can store NUL or unpaired surrogates: a 422 instead of a 500.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _storable(value: str) -> str:
-    if _UNSTORABLE.search(value):
-        raise ValueError("must not contain NUL characters or unpaired surrogates")
-    return value
+from autopack.core.ids import storable as _storable  # noqa: E402
 
 
 def _safe_path(value: str) -> str:

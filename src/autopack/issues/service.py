@@ -5,7 +5,6 @@ The database is the record; the reference's JSON files are rewritten from it aft
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,26 +12,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autopack.core.database import session_scope
-from autopack.core.mirror import mirror_after_commit
 from autopack.core.errors import Unprocessable
 from autopack.core.fs import atomic_write_json
-from autopack.core.ids import safe_filename_part
+from autopack.core.ids import UNSTORABLE_MESSAGE, is_storable, safe_filename_part
+from autopack.core.mirror import mirror_after_commit
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, PhaseIssue, ProjectIssueBacklog, RunIssueIndex
 
 PROJECT_ID = "Autopack"
 COUNTED = ("minor", "major")
-# PostgreSQL refuses NUL in text and JSONB; UTF-8 encoders refuse unpaired surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _check_storable(fields: dict[str, Any]) -> None:
     """422 (not a database error) for text neither database can store."""
     for name, value in fields.items():
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and _UNSTORABLE.search(item):
-                raise Unprocessable(f"{name} must not contain NUL characters or unpaired surrogates")
+            if isinstance(item, str) and not is_storable(item):
+                raise Unprocessable(f"{name} {UNSTORABLE_MESSAGE}")
 
 
 def _get_or_create(session: Session, model, where: dict[str, Any], defaults: dict[str, Any]):
@@ -190,7 +187,7 @@ def refresh_phase_issue_counts(session: Session, phase: Phase) -> None:
 
 def run_index(session: Session, run_id: str, limit: int, offset: int) -> dict[str, Any]:
     """GET /runs/{run_id}/issues/index (an empty index for unknown runs, without side effects)."""
-    if _UNSTORABLE.search(run_id):  # no such run can exist; PostgreSQL would reject the query
+    if not is_storable(run_id):  # no such run can exist; PostgreSQL would reject the query
         return {"run_id": run_id, "issues_by_key": {}, "total": 0, "limit": limit, "offset": offset}
     total = session.scalar(select(func.count()).select_from(RunIssueIndex)
                            .where(RunIssueIndex.run_id == run_id))

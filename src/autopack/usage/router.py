@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends
 
-from autopack.core.database import WriteSession
 from autopack.auth.deps import verify_write_access
+from autopack.core.database import WriteSession
 from autopack.usage import service
 from autopack.usage.schemas import PhaseMetricsIn, PhaseMetricsResponse, UsageBatch, UsageBatchResponse
 

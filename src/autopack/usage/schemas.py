@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from autopack.core.ids import is_storable  # noqa: F401,E402 (re-exported for the service)
+from autopack.core.ids import storable as _storable  # noqa: E402
 from autopack.runs.schemas import INT32, Count, Tokens
 from autopack.runs.schemas import Label as _Label
 from autopack.runs.schemas import PhaseId as _PhaseId
-
-# NUL and unpaired surrogates cannot be stored (PostgreSQL rejects NUL, both drivers reject
-# surrogates when encoding UTF-8): refuse them as a 422 instead of failing with a 500.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def is_storable(value: str) -> bool:
-    """True when `value` can be written to (and looked up in) either database."""
-    return _UNSTORABLE.search(value) is None
-
-
-def _storable(value: str) -> str:
-    if not is_storable(value):
-        raise ValueError("must not contain NUL characters or unpaired surrogates")
-    return value
-
 
 Storable = AfterValidator(_storable)
 Label = Annotated[_Label, Storable]

@@ -2,6 +2,11 @@
 
 from autopack.db.models.approvals import ApprovalRequest
 from autopack.db.models.audit import AuditChainHead, AuditEvent
+from autopack.db.models.autopilot import (AutopilotAction, AutopilotActionEvent, AutopilotSettings,
+                                          SignalHealthReading, TrustGateAuditLog)
+from autopack.db.models.campaigns import CampaignMetricsDaily, PlatformRequest, SandboxCampaign
+from autopack.db.models.enforcement import (EnforcementAuditLog, PendingConfirmationToken,
+                                             TenantEnforcementRule, TenantEnforcementSettings)
 from autopack.db.models.errors import ErrorReport
 from autopack.db.models.governance import GovernanceRequest
 from autopack.db.models.identity import ApiKey, Tenant, TenantMembership, User
@@ -18,13 +23,25 @@ __all__ = [
     "TelegramUpdate",
     "AuditChainHead",
     "AuditEvent",
+    "AutopilotAction",
+    "AutopilotActionEvent",
+    "AutopilotSettings",
+    "SignalHealthReading",
+    "TrustGateAuditLog",
+    "CampaignMetricsDaily",
+    "PlatformRequest",
+    "SandboxCampaign",
     "ApiKey",
     "Tenant",
     "TenantMembership",
     "User",
     "AuditorResultRecord",
     "BuilderResultRecord",
+    "EnforcementAuditLog",
     "ErrorReport",
+    "PendingConfirmationToken",
+    "TenantEnforcementRule",
+    "TenantEnforcementSettings",
     "GovernanceRequest",
     "LlmUsageEvent",
     "OAuthCredential",

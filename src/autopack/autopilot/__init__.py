@@ -1,0 +1,1 @@
+"""Autopilot: tenant-scoped, trust-gated automation of ad-campaign actions."""

@@ -1,0 +1,1 @@
+"""Autopilot actions: queue, list, approve, dismiss, summarise; every transition an event."""

@@ -1,0 +1,73 @@
+"""Action endpoints: list, summary, queue, read, approve, approve-all, dismiss."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from autopack.autopilot.actions import service
+from autopack.autopilot.actions.schemas import ActionStatus, ApproveAllRequest, QueueActionRequest
+from autopack.autopilot.api import OperatorWrite, ViewerRead, ok
+from autopack.autopilot.proposals import Platform
+from autopack.core.database import ReadSession, WriteSession
+from autopack.core.handlers import envelope
+
+router = APIRouter(tags=["autopilot"])
+
+
+@router.get("/actions")
+def list_actions(ctx: ViewerRead, session: ReadSession,
+                 on_date: date | None = Query(None, alias="date", description="UTC day of creation"),
+                 status: ActionStatus | None = None, platform: Platform | None = None,
+                 limit: int = Query(50, ge=1, le=200),
+                 cursor: str | None = Query(None, max_length=512, description="next_cursor of the last page")):
+    """List actions newest first, filtered, with keyset pagination."""
+    return ok(service.list_actions(session, ctx.tenant_id, on_date=on_date, status=status, platform=platform,
+                                   limit=limit, cursor=cursor))
+
+
+# Registered before /actions/{action_id}, so "summary" is never taken for an id.
+@router.get("/actions/summary")
+def actions_summary(ctx: ViewerRead, session: ReadSession, days: int = Query(7, ge=1, le=30)):
+    """Counts of the last `days` days' actions by status and type."""
+    return ok(service.summary(session, ctx.tenant_id, days))
+
+
+@router.post("/actions", status_code=201)
+def queue_action(body: QueueActionRequest, ctx: OperatorWrite, session: WriteSession):
+    """Queue an action: enforcement first, then the autopilot level decides on auto-approval."""
+    outcome = service.queue_action(session, ctx.tenant_id, body.proposal(), ctx.actor, body.confirmation_token,
+                                   ctx.user_id)
+    if outcome.error is not None:  # answered without raising: the enforcement audit row is committed
+        err = outcome.error
+        return envelope(err.status_code, err.code, err.message, err.details)
+    return ok({"action": service.action_view(outcome.action), "auto_approved": outcome.decision.auto_approved,
+               "requires_approval": not outcome.decision.auto_approved, "reason": outcome.decision.reason,
+               "warnings": outcome.warnings, "enforcement": outcome.enforcement}, 201)
+
+
+@router.post("/actions/approve-all")
+def approve_all(body: ApproveAllRequest, ctx: OperatorWrite, session: WriteSession):
+    """Approve many queued actions in one transaction; the rest are listed in `skipped`."""
+    return ok(service.approve_all(session, ctx.tenant_id, body.action_ids, ctx.actor))
+
+
+@router.get("/actions/{action_id}")
+def get_action(action_id: str, ctx: ViewerRead, session: ReadSession):
+    """One action."""
+    return ok({"action": service.action_view(service.get_action(session, ctx.tenant_id, action_id))})
+
+
+@router.post("/actions/{action_id}/approve")
+def approve_action(action_id: str, ctx: OperatorWrite, session: WriteSession):
+    """queued → approved; the execution worker applies it."""
+    action = service.approve(session, ctx.tenant_id, action_id, ctx.actor)
+    return ok({"action": service.action_view(action), "message": "Action approved for execution"})
+
+
+@router.post("/actions/{action_id}/dismiss")
+def dismiss_action(action_id: str, ctx: OperatorWrite, session: WriteSession):
+    """queued → dismissed."""
+    action = service.dismiss(session, ctx.tenant_id, action_id, ctx.actor)
+    return ok({"action": service.action_view(action), "message": "Action dismissed"})

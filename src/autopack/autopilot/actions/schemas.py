@@ -1,0 +1,52 @@
+"""Request bodies and query types of the action endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from autopack.autopilot.proposals import ActionProposal
+
+ActionStatus = Literal["queued", "approved", "applying", "applied", "failed", "dismissed"]
+MAX_APPROVE_ALL = 500
+NUMBER_KEYS = ("new_budget", "amount", "budget", "change_percent", "percentage")
+
+
+class CheckedProposal(ActionProposal):
+    """A proposal whose budgets are not negative and whose change is not below -100%."""
+
+    @model_validator(mode="after")
+    def _sane_budgets(self) -> "CheckedProposal":
+        for where, data, keys in (("action_json", self.action_json, NUMBER_KEYS),
+                                  ("before_value", self.before_value or {}, ("daily_budget", "budget"))):
+            for key in keys:
+                value = data.get(key)
+                if key in data and value is not None and (isinstance(value, bool)
+                                                          or not isinstance(value, (int, float))):
+                    raise ValueError(f"{where}.{key} must be a number")
+        for name, value in (("new_budget", self.new_budget), ("before_value.daily_budget", self.current_budget)):
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.change_percent is not None and self.change_percent < -100:
+            raise ValueError("change_percent must be at least -100")
+        return self
+
+    def proposal(self) -> ActionProposal:
+        """The plain shared proposal (what enforcement and the worker take)."""
+        return ActionProposal.model_validate(self.model_dump(include=set(ActionProposal.model_fields)))
+
+
+class QueueActionRequest(CheckedProposal):
+    """POST /actions: a proposal, plus the confirmation token of a confirmed soft block."""
+
+    confirmation_token: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+
+
+class ApproveAllRequest(BaseModel):
+    """POST /actions/approve-all: 1..500 action ids (DECISIONS §4.16)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action_ids: Annotated[list[Annotated[str, Field(max_length=64)]],
+                          Field(min_length=1, max_length=MAX_APPROVE_ALL)]

@@ -1,0 +1,43 @@
+"""The Autopilot success envelope and the per-role, per-class rate-limited tenant dependencies."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends
+
+from autopack.core.ratelimit import rate_limit, tenant_user_key
+from autopack.core.responses import json_response
+from autopack.tenants.deps import TenantContext, tenant_access
+
+# Contract limits, per (tenant, user) per minute (DECISIONS §4.17). Auth runs first: rejected calls
+# do not spend the caller's budget.
+READ_LIMIT, WRITE_LIMIT, DRY_RUN_LIMIT, KILL_SWITCH_LIMIT, CONFIRM_LIMIT = (
+    "60/minute", "30/minute", "20/minute", "5/minute", "10/minute")
+
+
+def ok(data: Any, status_code: int = 200):
+    """`{"success": true, "data": ...}`."""
+    return json_response({"success": True, "data": data}, status_code)
+
+
+def _access(role: str, limit: str, scope: str):
+    check = tenant_access(role)
+    limiter = rate_limit(limit, scope, key=tenant_user_key)
+
+    # Defaults, not Annotated: with postponed annotations FastAPI could not resolve the closure's names.
+    def dependency(context: TenantContext = Depends(check), _: None = Depends(limiter)) -> TenantContext:
+        return context
+
+    return dependency
+
+
+def access(role: str, limit: str, scope: str):
+    """`Annotated[TenantContext, Depends(...)]` for a role and a rate-limit class."""
+    return Annotated[TenantContext, Depends(_access(role, limit, scope))]
+
+
+ViewerRead = access("viewer", READ_LIMIT, "autopilot:read")
+OperatorWrite = access("operator", WRITE_LIMIT, "autopilot:write")
+AdminWrite = access("admin", WRITE_LIMIT, "autopilot:write")
+OperatorDryRun = access("operator", DRY_RUN_LIMIT, "autopilot:dry-run")
+OperatorConfirm = access("operator", CONFIRM_LIMIT, "autopilot:confirm")
+AdminKillSwitch = access("admin", KILL_SWITCH_LIMIT, "autopilot:kill-switch")

@@ -1,0 +1,1 @@
+"""Autopilot configuration: level, caps, feature flags, trust thresholds and the freeze."""

@@ -1,0 +1,1 @@
+"""Autopilot enforcement: rules engine, confirmation tokens, settings, rules and the intervention log."""

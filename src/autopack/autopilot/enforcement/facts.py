@@ -1,0 +1,95 @@
+"""The facts rules look at, read from other areas' tables: applied actions, budgets, stored metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from autopack.autopilot.enforcement.rules import EnforcementContext
+from autopack.autopilot.proposals import ActionProposal
+from autopack.db.models.autopilot import AutopilotAction
+from autopack.db.models.campaigns import CampaignMetricsDaily, SandboxCampaign
+
+BUDGET_TYPES = ("budget_increase", "budget_decrease", "set_budget")
+
+
+def _metric(metrics: dict[str, Any] | None, key: str) -> float | None:
+    value = (metrics or {}).get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def lookback_metrics(session: Session, tenant_id: int, entity_id: str, days: int,
+                     now: datetime) -> tuple[float | None, float | None]:
+    """Spend-weighted ROAS and CPA of the entity over the last `days` days of campaign_metrics_daily."""
+    since = (now - timedelta(days=days)).date()
+    row = session.execute(
+        select(func.sum(CampaignMetricsDaily.spend), func.sum(CampaignMetricsDaily.revenue),
+               func.sum(CampaignMetricsDaily.conversions), func.avg(CampaignMetricsDaily.roas),
+               func.avg(CampaignMetricsDaily.cpa))
+        .where(CampaignMetricsDaily.tenant_id == tenant_id, CampaignMetricsDaily.entity_id == entity_id,
+               CampaignMetricsDaily.day >= since)
+    ).one()
+    spend, revenue, conversions, avg_roas, avg_cpa = row
+    roas = revenue / spend if spend else (float(avg_roas) if avg_roas is not None else None)
+    cpa = spend / conversions if spend and conversions else (float(avg_cpa) if avg_cpa is not None else None)
+    return roas, cpa
+
+
+def tenant_total_after(session: Session, tenant_id: int, proposal: ActionProposal) -> float | None:
+    """The tenant's total daily budget after the change.
+
+    Sums the active sandbox entities of the proposal's entity type, with this entity's budget replaced by
+    the proposed one. A tenant with no sandbox state (real platforms) is known only through the request:
+    the total is then the proposed budget itself.
+    """
+    new = proposal.new_budget
+    if new is None:
+        return None
+    others = session.scalar(
+        select(func.coalesce(func.sum(SandboxCampaign.daily_budget), 0.0))
+        .where(SandboxCampaign.tenant_id == tenant_id, SandboxCampaign.entity_type == proposal.entity_type,
+               SandboxCampaign.status == "active", SandboxCampaign.entity_id != proposal.entity_id))
+    return float(others or 0.0) + new
+
+
+def frequency(session: Session, tenant_id: int, proposal: ActionProposal,
+              now: datetime) -> tuple[int, int, float | None]:
+    """(budget changes today, changes today, hours since the last budget change): *applied* actions only."""
+    midnight = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    scope = (AutopilotAction.tenant_id == tenant_id, AutopilotAction.entity_type == proposal.entity_type,
+             AutopilotAction.entity_id == proposal.entity_id, AutopilotAction.status == "applied")
+    is_budget = AutopilotAction.action_type.in_(BUDGET_TYPES)
+    budget_today, all_today = session.execute(
+        select(func.count().filter(is_budget), func.count())
+        .where(*scope, AutopilotAction.applied_at >= midnight)).one()
+    last = session.scalar(select(AutopilotAction.applied_at).where(*scope, is_budget)
+                          .order_by(AutopilotAction.applied_at.desc()).limit(1))
+    hours = None if last is None else max(0.0, (now - last).total_seconds() / 3600)
+    return int(budget_today or 0), int(all_today or 0), hours
+
+
+def build_context(session: Session, tenant_id: int, proposal: ActionProposal, metrics: dict | None,
+                  facts: frozenset[str], lookback_days: int, now: datetime) -> EnforcementContext:
+    """Gather only the facts the rules declared they need, then freeze them into a context."""
+    roas, cpa = _metric(metrics, "roas"), _metric(metrics, "cpa")
+    source = "request" if roas is not None or cpa is not None else "none"
+    if "metrics" in facts and (roas is None or cpa is None):
+        stored_roas, stored_cpa = lookback_metrics(session, tenant_id, proposal.entity_id, lookback_days, now)
+        if (roas is None and stored_roas is not None) or (cpa is None and stored_cpa is not None):
+            source = "lookback" if source == "none" else "request+lookback"
+        roas = roas if roas is not None else stored_roas
+        cpa = cpa if cpa is not None else stored_cpa
+    total = tenant_total_after(session, tenant_id, proposal) if "spend" in facts else None
+    budget_today, all_today, hours = (frequency(session, tenant_id, proposal, now) if "frequency" in facts
+                                      else (0, 0, None))
+    return EnforcementContext(
+        action_type=proposal.action_type, entity_type=proposal.entity_type, entity_id=proposal.entity_id,
+        new_budget=proposal.new_budget, current_budget=proposal.current_budget,
+        change_percent=proposal.change_percent, roas=roas, cpa=cpa, metrics_source=source,
+        tenant_total_after=total, budget_changes_today=budget_today, changes_today=all_today,
+        hours_since_last_budget_change=hours)

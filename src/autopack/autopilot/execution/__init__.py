@@ -1,0 +1,1 @@
+"""Autopilot execution: the worker that applies approved actions through platform adapters."""

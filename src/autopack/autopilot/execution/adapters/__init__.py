@@ -1,0 +1,1 @@
+"""Platform adapters: `sandbox` (database-backed, the default), Meta Marketing API, Google Ads."""

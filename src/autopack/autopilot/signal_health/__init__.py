@@ -1,0 +1,1 @@
+"""Signal health: readings per platform, the composite score, the trust gate and dry-runs."""
