@@ -71,6 +71,9 @@ def create_request(session: Session, *, run_id: str, phase_id: str, paths: Seque
                  details={"run_id": run_id, "phase_id": phase_id, "paths": list(paths),
                           "risk_level": request.risk_level, "patch_sha256": request.patch_sha256,
                           "source": source})
+    from autopack.governance.telegram_actions import notify_new_request  # imports decisions (cycle)
+
+    notify_new_request(session, request)
     return request
 
 

@@ -88,7 +88,7 @@ def ledger_row(action_id: str) -> PlatformRequest | None:
         return session.scalar(select(PlatformRequest).where(PlatformRequest.action_id == action_id))
 
 
-def configure_platforms(monkeypatch, config: dict) -> None:  # noqa: ANN001
+def configure_platforms(monkeypatch, config: dict) -> None:
     """Set AUTOPACK_PLATFORM_CREDENTIALS for this test."""
     monkeypatch.setenv("AUTOPACK_PLATFORM_CREDENTIALS", json.dumps(config))
     get_settings.cache_clear()

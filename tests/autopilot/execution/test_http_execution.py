@@ -12,10 +12,22 @@ from autopack.autopilot.enforcement.admin import set_kill_switch
 from autopack.autopilot.execution import outcomes
 from autopack.core.database import session_scope
 from autopack.core.settings import get_settings
-from tests.autopilot.execution.fake_platforms import (FakeGoogleAds, FakeMeta, Scripted, google_rate_limited,
-                                                      meta_rate_limited)
-from tests.autopilot.execution.helpers import (action, approved_action, configure_platforms, ledger_row,
-                                               make_tenant, transitions, worker)
+from tests.autopilot.execution.fake_platforms import (
+    FakeGoogleAds,
+    FakeMeta,
+    Scripted,
+    google_rate_limited,
+    meta_rate_limited,
+)
+from tests.autopilot.execution.helpers import (
+    action,
+    approved_action,
+    configure_platforms,
+    ledger_row,
+    make_tenant,
+    transitions,
+    worker,
+)
 
 CLAIM_AND_APPLY = [("approved", "applying"), ("applying", "applied")]
 

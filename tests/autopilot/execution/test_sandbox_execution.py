@@ -15,8 +15,16 @@ from autopack.autopilot.execution.service import FROZEN
 from autopack.core.database import session_scope
 from autopack.core.settings import get_settings
 from autopack.db.models.campaigns import PlatformRequest
-from tests.autopilot.execution.helpers import (action, approved_action, ledger_row, make_tenant, sandbox, seed,
-                                               transitions, worker)
+from tests.autopilot.execution.helpers import (
+    action,
+    approved_action,
+    ledger_row,
+    make_tenant,
+    sandbox,
+    seed,
+    transitions,
+    worker,
+)
 
 CLAIM_AND_APPLY = [("approved", "applying"), ("applying", "applied")]
 
@@ -49,7 +57,7 @@ def test_pause_and_percent_change():
     pct = approved_action(tenant, entity_id="b", action_json={"change_percent": 25}, before={"daily_budget": 200.0})
     assert worker().run_once() == {"applied": 2}
     assert (sandbox(tenant, "a").status, action(pause).after_value["status"]) == ("paused", "paused")
-    assert sandbox(tenant, "b").daily_budget == 250.0
+    assert sandbox(tenant, "b").daily_budget == 250.0 and action(pct).after_value["daily_budget"] == 250.0
 
 
 def test_unknown_entity_is_created_from_before_value_or_fails_clearly():
@@ -174,3 +182,16 @@ def test_crash_mid_apply_rolls_back_and_is_applied_once_later(monkeypatch):
     assert sandbox(tenant, "123").daily_budget == 600.0  # once: not 720
     assert transitions(action_id) == [("approved", "applying"), ("applying", "approved"),
                                       ("approved", "applying"), ("applying", "applied")]
+
+
+def test_action_claimed_max_attempts_times_without_outcome_fails():
+    from sqlalchemy import update
+
+    from autopack.db.models import AutopilotAction
+
+    tenant = make_tenant()
+    action_id = approved_action(tenant)
+    with session_scope() as session:
+        session.execute(update(AutopilotAction).where(AutopilotAction.id == action_id).values(attempts=3))
+    worker().run_once()
+    assert action(action_id).error == "Execution abandoned after 3 claims without an outcome"

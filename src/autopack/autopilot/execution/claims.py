@@ -19,12 +19,15 @@ from autopack.autopilot.actions.service import InvalidTransition, record_transit
 from autopack.autopilot.actions.transitions import event_row
 from autopack.autopilot.execution import ledger
 from autopack.autopilot.execution.adapters.base import PlannedChange
-from autopack.autopilot.execution.service import ACTOR, revalidate
+from autopack.autopilot.execution.service import ACTOR, Verdict, revalidate
 from autopack.core.database import session_scope
+from autopack.core.logging import get_logger
+from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotAction, AutopilotActionEvent
 
 BATCH = 20
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,19 @@ def _hold(session, action: AutopilotAction, reason: str) -> None:
                                                              ACTOR, {"held": reason})])
 
 
+def _verdict(session, action: AutopilotAction) -> Verdict:
+    """Re-validate, bounded: an action claimed max-attempts times without an outcome fails."""
+    limit = get_settings().autopilot_max_attempts
+    if action.attempts >= limit:
+        return Verdict("fail", f"Execution abandoned after {action.attempts} claims without an outcome")
+    try:
+        return revalidate(session, action)
+    except Exception as exc:  # noqa: BLE001 - one broken action must not block the ones behind it
+        log.warning("autopilot_revalidate_error", action_id=action.id, error_type=type(exc).__name__,
+                    error=str(exc)[:200])
+        return Verdict("hold", f"Re-validation error ({type(exc).__name__}) - action deferred")
+
+
 def claim_next(skip: set[str], counts: dict[str, int]) -> Claim | None:
     """Re-validate approved actions oldest first; claim the first that may run (holds and fails the rest)."""
     while ids := _candidates(skip):
@@ -67,7 +83,7 @@ def claim_next(skip: set[str], counts: dict[str, int]) -> Claim | None:
                     .with_for_update(skip_locked=True).execution_options(populate_existing=True))
                 if action is None:
                     continue  # taken, changed or locked by another instance
-                verdict = revalidate(session, action)
+                verdict = _verdict(session, action)
                 try:
                     if verdict.kind == "hold":
                         _hold(session, action, verdict.reason or "held")
