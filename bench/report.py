@@ -42,7 +42,8 @@ def _group_lines(group: dict, labels: dict[str, str] | None = None) -> list[str]
         goal = r.get("goal")
         goal_text = f">={goal:.2f}" if goal is not None else "-"
         label = (labels or {}).get(key, r["label"])
-        lines.append(_row(label, r, f"{r['ratio']:.3f}", f"{r['cpu_ratio']:.3f}", goal_text,
+        cpu_ratio = f"{r['cpu_ratio']:.3f}" if "cpu_ratio" in r else "-"
+        lines.append(_row(label, r, f"{r['ratio']:.3f}", cpu_ratio, goal_text,
                           _verdict(r.get("pass"))))
     return [*lines, last]
 
@@ -107,11 +108,34 @@ def render(results: dict) -> str:
         "", (f"Concurrency ({results['concurrency']['concurrent']} requests at once: "
              "GET run, health, update_status, start run x16 each):"),
         *_concurrency_lines(results["concurrency"]),
+        "", "Autopilot:", *_autopilot_lines(results),
         "", "Scale check (two fresh servers on copies of the database; order small, large, large, small):",
         *_scale_lines(results["scale"]),
         "", f"Summary: {summary(results)}",
     ]
     return "\n".join(lines)
+
+
+def _autopilot_lines(results: dict) -> list[str]:
+    lines = []
+    check = results.get("autopilot_check")
+    if check:
+        lines += _group_lines(check, {"check_20_rules": "POST /enforcement/check (20 rules)"})
+    ap = results.get("autopilot")
+    if ap:
+        p50, ratio = ap["list_p50_ms"], ap["list_scale_ratio"]
+        lines.append(f"  GET /actions?limit=50 p50: {p50['1000']:.2f} ms at 1,000 actions, "
+                     f"{p50['100000']:.2f} ms at 100,000 -> {ratio['value']:.2f}x  target <={ratio['target']}x  "
+                     f"{_verdict(ratio['pass'])}")
+        a = ap["approve_all_500_ms"]
+        lines.append(f"  approve-all of 500 actions: p50 {a['p50']:.1f} ms, max {a['max']:.1f} ms "
+                     f"({a['rounds']} rounds)")
+        if "p50_latency_x_hello" in ap:
+            x = ap["p50_latency_x_hello"]
+            lines.append(f"  p50 latency as a multiple of hello's ({ap['hello_p50_ms']:.2f} ms, sequential): "
+                         f"list@1000 {x['list@1000']}x, list@100000 {x['list@100000']}x, "
+                         f"approve-all {x['approve_all_500']}x")
+    return lines
 
 
 def verdicts(results: dict) -> dict[str, bool]:
@@ -120,6 +144,9 @@ def verdicts(results: dict) -> dict[str, bool]:
            for k, r in results["throughput"]["rows"].items() if r["pass"] is not None}
     out.update({f"scale {k} <= {c['goal']}x": c["pass"] for k, c in results["scale"]["comparison"].items()})
     out[f"create 200/1 <= {results['create_run']['goal']:.0f}x"] = results["create_run"]["pass"]
+    if "autopilot" in results:
+        ratio = results["autopilot"]["list_scale_ratio"]
+        out[f"actions list 100k/1k <= {ratio['target']}x"] = ratio["pass"]
     return out
 
 

@@ -17,6 +17,8 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import autopilot_actions
+import autopilot_check
 import burst
 import payloads
 import report
@@ -68,6 +70,7 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
     """Start the servers, run every scenario, stop the servers (also on errors and Ctrl-C)."""
     results = {"meta": _meta(args, driver)}
     db = work / "bench.db"
+    autopilot_actions.prepare_environment()  # execution worker and rate limits off in the servers
     with ExitStack() as stack:
         autopack = _serve(stack, start_autopack(work, db), "/health")
         hello = _serve(stack, start_hello(work, autopack.port), "/hello")
@@ -80,6 +83,13 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
         results["create_run"] = scenarios.create_run_timing(autopack.url, reps, warmup)
         _step("concurrency")
         results["concurrency"] = burst.concurrency(autopack.url, fx, rounds=3)
+        _step("autopilot: enforcement check with 20 custom rules")
+        check_fx = autopilot_check.prepare(autopack.url, db)
+        results["autopilot_check"] = autopilot_check.measure(driver, hello, autopack, check_fx, work)
+        _step("autopilot: GET /actions at 1,000 vs 100,000 actions, approve-all of 500")
+        actions_fx = autopilot_actions.prepare(autopack.url, db)
+        results["autopilot"] = autopilot_actions.measure(autopack.url, actions_fx, hello_url=hello.url,
+                                                         requests=100 if args.quick else 300)
         _step(f"seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
         small_db, large_db = work / "scale-small.db", work / "scale-large.db"
         seeds = _seed_scale(db, small_db, large_db, args.scale_runs)

@@ -24,7 +24,7 @@ def _access(role: str, limit: str, scope: str):
     limiter = rate_limit(limit, scope, key=tenant_user_key)
 
     # Defaults, not Annotated: with postponed annotations FastAPI could not resolve the closure's names.
-    def dependency(context: TenantContext = Depends(check), _: None = Depends(limiter)) -> TenantContext:
+    def dependency(context: TenantContext = Depends(check), _: None = Depends(limiter)) -> TenantContext:  # noqa: B008
         return context
 
     return dependency

@@ -67,7 +67,11 @@ class ActionProposal(BaseModel):
     @classmethod
     def _finite(cls, value: dict[str, Any] | None, info) -> dict[str, Any] | None:  # noqa: ANN001
         if value is not None:
-            if len(orjson.dumps(value)) > 16_384:
+            try:
+                size = len(orjson.dumps(value))
+            except TypeError:  # integers beyond 64 bits, nesting deeper than 255: refuse, never a 500
+                raise ValueError(f"{info.field_name} holds an out-of-range integer or is nested too deeply") from None
+            if size > 16_384:
                 raise ValueError(f"{info.field_name} is too large (16 KiB at most)")
             _check_numbers(value, info.field_name)
         return value

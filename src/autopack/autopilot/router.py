@@ -18,7 +18,7 @@ router.include_router(dry_run_router)  # before the actions router: /actions/dry
 router.include_router(actions_router)
 router.include_router(signal_health_router)
 router.include_router(enforcement_router)
-# Enforcement and execution routers join here, e.g. router.include_router(enforcement_router).
+# Further sub-routers (execution) join here with one include_router line each.
 
 # DECISIONS §4.10 names the readings path without /autopilot: serve it there too.
 tenant_router = APIRouter(prefix="/api/v1/tenant/{tenant_id}")

@@ -44,6 +44,12 @@ def create_tenant(slug: str) -> TenantFixture:
     return TenantFixture(tenant_id, headers["admin"], headers["operator"], headers["viewer"])
 
 
+@pytest.fixture(autouse=True)
+def no_execution_worker(monkeypatch):
+    """These tests watch states the execution worker would move on: keep it out."""
+    monkeypatch.setenv("AUTOPACK_AUTOPILOT_WORKER", "0")
+
+
 @pytest.fixture
 def acme() -> TenantFixture:
     """Tenant A."""
@@ -72,7 +78,7 @@ def pause(entity_id: str = "c-1", platform: str = "meta") -> dict:
             "entity_name": "Paused", "platform": platform, "action_json": {"type": "pause_campaign"}}
 
 
-def queue(client, tenant: TenantFixture, body: dict | None = None) -> dict:  # noqa: ANN001
+def queue(client, tenant: TenantFixture, body: dict | None = None) -> dict:
     """Queue an action as the operator; returns the created action."""
     response = client.post(tenant.url("/actions"), json=body or pause(), headers=tenant.operator)
     assert response.status_code == 201, response.text

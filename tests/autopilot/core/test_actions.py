@@ -21,7 +21,7 @@ def events(action_id: str) -> list[tuple]:
         return [(e.from_status, e.to_status, e.actor) for e in rows]
 
 
-def set_level(client, tenant, level: int) -> None:  # noqa: ANN001
+def set_level(client, tenant, level: int) -> None:
     assert client.put(tenant.url("/config"), headers=tenant.admin, json={"level": level}).status_code == 200
 
 
@@ -87,6 +87,8 @@ def test_daily_max_caps_the_increase(client, acme):
     proposal(entity_id=""), proposal(action_json={"new_budget": 1e308}), proposal(action_json={"new_budget": -5}),
     proposal(before_value={"daily_budget": -1}), proposal(action_json={"change_percent": -150}),
     proposal(extra_field=1), {k: v for k, v in proposal().items() if k != "platform"},
+    proposal(action_json={"new_budget": "600"}), proposal(action_json={"change_percent": True}),
+    proposal(before_value={"daily_budget": "500"}), proposal(entity_id="x" * 256),
 ])
 def test_queue_rejects_bad_input(client, acme, body):
     response = client.post(acme.url("/actions"), headers=acme.operator, json=body)

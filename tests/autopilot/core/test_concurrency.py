@@ -38,8 +38,10 @@ def run_concurrently(calls: list) -> list:
 
 
 def transitions(action_ids: list[str], to_status: str) -> int:
+    """queued → `to_status` events of these actions."""
     with session_scope(writer=False) as session:
         rows = session.scalars(select(AutopilotActionEvent).where(AutopilotActionEvent.action_id.in_(action_ids),
+                                                                  AutopilotActionEvent.from_status == "queued",
                                                                   AutopilotActionEvent.to_status == to_status))
         return len(list(rows))
 

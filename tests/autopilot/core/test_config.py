@@ -113,6 +113,10 @@ def test_freeze_blocks_approvals_until_unfrozen(client, acme):
     assert approved.status_code == 200 and approved.json()["data"]["action"]["status"] == "approved"
     changes = [e["details"] for e in ledger(acme.id, "autopilot.freeze_changed")]
     assert [(c["frozen"], c["reason"]) for c in changes] == [(True, "Platform incident"), (False, None)]
+    logs = client.get(acme.url("/enforcement/audit-log"), headers=acme.viewer).json()["data"]["logs"]
+    rows = [log for log in logs if log["intervention_action"] == "freeze_changed"]
+    assert [(r["details"]["frozen"], r["entity_type"], r["violation_type"]) for r in rows] == [
+        (False, "tenant", None), (True, "tenant", None)]  # newest first
 
 
 def test_frozen_tenant_queues_without_auto_approval(client, acme):
@@ -124,3 +128,19 @@ def test_frozen_tenant_queues_without_auto_approval(client, acme):
     data = response.json()["data"]
     assert response.status_code == 201 and data["auto_approved"] is False
     assert data["action"]["status"] == "queued" and data["reason"].startswith("Autopilot is frozen")
+
+
+def test_superuser_on_a_missing_tenant_gets_404_not_500(client):
+    from tests.auth.helpers import bearer, make_user
+
+    root = bearer(make_user("root", superuser=True)[1])
+    base = "/api/v1/tenant/9999/autopilot"
+    assert client.get(f"{base}/status", headers=root).json()["data"]["autopilot_level"] == 2
+    for method, path, body in (("post", "/actions", {"action_type": "pause_campaign", "entity_type": "campaign",
+                                                     "entity_id": "c", "platform": "meta"}),
+                               ("put", "/config", {"level": 1}), ("post", "/freeze", {"reason": "x"}),
+                               ("post", "/signal-health", {"readings": [{"platform": "meta", "emq": 1,
+                                                                         "freshness": 1, "variance": 1,
+                                                                         "anomaly": 1}]})):
+        response = client.request(method, base + path, headers=root, json=body)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "TENANT_NOT_FOUND", path

@@ -13,7 +13,7 @@ EXAMPLE = {"action_type": "budget_increase", "entity_type": "campaign", "entity_
            "action_json": {"type": "budget_increase", "new_budget": 750.0, "change_percent": 50}}
 
 
-def dry_run(client, tenant, body):  # noqa: ANN001
+def dry_run(client, tenant, body):
     response = client.post(tenant.url("/actions/dry-run"), headers=tenant.operator, json=body)
     assert response.status_code == 200, response.text
     return response.json()["data"]

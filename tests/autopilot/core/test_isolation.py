@@ -24,7 +24,7 @@ BODIES = {
 }
 
 
-def tenant_routes(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def tenant_routes(app) -> list[tuple[str, str]]:
     """(method, path template) of every tenant-scoped autopilot route in the OpenAPI schema."""
     routes = []
     for path, operations in app.openapi()["paths"].items():

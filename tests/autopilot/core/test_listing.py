@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from autopack.core.database import session_scope
 from autopack.db.models import AutopilotAction
 
-BASE = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def insert(tenant_id: int, n: int, *, start: datetime = BASE, step: timedelta = timedelta(minutes=1),
@@ -30,7 +30,7 @@ def insert(tenant_id: int, n: int, *, start: datetime = BASE, step: timedelta = 
         return [r.id for r in rows]
 
 
-def walk(client, tenant, limit: int, **params) -> list[list[str]]:  # noqa: ANN001
+def walk(client, tenant, limit: int, **params) -> list[list[str]]:
     """Every page's ids, following next_cursor."""
     pages, cursor = [], None
     while True:
@@ -89,7 +89,7 @@ def test_list_rejects_bad_parameters(client, acme, params):
 
 
 def test_summary_counts_the_window_and_zero_fills(client, acme, globex):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     insert(acme.id, 3, start=now - timedelta(hours=3), step=timedelta(minutes=1))  # queued pause_campaign
     insert(acme.id, 2, start=now - timedelta(days=2), action_type="budget_increase", status="applied")
     insert(acme.id, 1, start=now - timedelta(days=3), action_type="bid_increase", status="failed")

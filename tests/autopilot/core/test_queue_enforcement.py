@@ -11,7 +11,7 @@ from tests.autopilot.core.conftest import proposal
 OVER_LIMIT = proposal(action_json={"type": "budget_increase", "new_budget": 750.0, "change_percent": 50})
 
 
-def mode(client, tenant, default_mode: str) -> None:  # noqa: ANN001
+def mode(client, tenant, default_mode: str) -> None:
     response = client.put(tenant.url("/enforcement/settings"), headers=tenant.admin,
                           json={"default_mode": default_mode})
     assert response.status_code == 200, response.text
@@ -22,7 +22,7 @@ def action_count() -> int:
         return session.scalar(select(func.count()).select_from(AutopilotAction))
 
 
-def audit_log(client, tenant) -> list[dict]:  # noqa: ANN001
+def audit_log(client, tenant) -> list[dict]:
     return client.get(tenant.url("/enforcement/audit-log"), headers=tenant.viewer).json()["data"]["logs"]
 
 

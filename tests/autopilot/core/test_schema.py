@@ -13,7 +13,7 @@ TABLES = {"autopilot_actions", "autopilot_action_events", "autopilot_settings", 
           "trust_gate_audit_log"}
 
 
-def _mentions_ours(diff) -> bool:  # noqa: ANN001
+def _mentions_ours(diff) -> bool:
     return any(table in repr(diff) for table in TABLES)
 
 

@@ -84,15 +84,16 @@ def test_check_rejects_absurd_numbers(client):
     bodies = [check_body(-5.0), check_body(1e308), {**check_body(), "proposed_value": {"daily_budget": "750"}},
               {**check_body(), "metrics": {"roas": "high"}}, {**check_body(), "metrics": {"roas": -1}},
               {**check_body(), "action_type": "launch_rockets"}, {**check_body(), "platform": "myspace"},
-              {**check_body(), "proposed_value": {"daily_budget": True}}]
+              {**check_body(), "proposed_value": {"daily_budget": True}}, check_body(750.0, 2**70),
+              {**check_body(), "proposed_value": {"daily_budget": 1, "bid": 2**70}},
+              {**check_body(), "metrics": {"roas": 1, "extra": 2**70}}]
     for body in bodies:
         response = client.post(tenant.url("/check"), headers=tenant.operator, json=body)
         assert response.status_code == 422, body
         assert response.json()["success"] is False and response.json()["error"]["code"] == "VALIDATION_ERROR"
-    for raw in (b'{"action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c", '
-                b'"proposed_value": {"daily_budget": NaN}}',
-                b'{"action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c", '
-                b'"proposed_value": {"daily_budget": 1}, "metrics": {"roas": Infinity}}'):
+    head = b'{"action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c", '
+    for raw in (head + b'"proposed_value": {"daily_budget": NaN}}',
+                head + b'"proposed_value": {"daily_budget": 1}, "metrics": {"roas": Infinity}}'):
         response = client.post(tenant.url("/check"), headers={**tenant.operator, "Content-Type": "application/json"},
                                content=raw)
         assert response.status_code == 422 and response.json()["error"]["code"] == "VALIDATION_ERROR"

@@ -12,9 +12,15 @@ from autopack.autopilot.enforcement import admin, config, service
 from autopack.autopilot.enforcement.engine import RuleSpec
 from autopack.core.database import session_scope
 from autopack.db.models import EnforcementAuditLog, PendingConfirmationToken
+from tests.autopilot.enforcement.helpers import (
+    applied_action,
+    daily_metrics,
+    make_tenant,
+    now,
+    proposal,
+    sandbox_campaign,
+)
 from tests.conftest import BACKEND
-from tests.autopilot.enforcement.helpers import (applied_action, daily_metrics, make_tenant, now, proposal,
-                                                 sandbox_campaign)
 
 
 def settings(tenant_id: int, **changes) -> None:

@@ -7,7 +7,7 @@ import pytest
 from autopack.autopilot.enforcement.engine import RuleSpec, SettingsSnapshot, build_rules, run_rules
 from autopack.autopilot.enforcement.rules import CUSTOM_RULE_TYPES, EnforcementContext
 
-BASE = dict(action_type="budget_increase", entity_type="campaign", entity_id="c-1")
+BASE = {"action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c-1"}
 
 
 def ctx(**overrides) -> EnforcementContext:

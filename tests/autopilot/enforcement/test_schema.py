@@ -13,7 +13,7 @@ TABLES = {"tenant_enforcement_settings", "tenant_enforcement_rules", "enforcemen
           "pending_confirmation_tokens"}
 
 
-def _mentions_ours(diff) -> bool:  # noqa: ANN001
+def _mentions_ours(diff) -> bool:
     return any(table in repr(diff) for table in TABLES)
 
 

@@ -67,6 +67,7 @@ def test_confirm_then_redeem_once():
     result = redeem(tenant.id, token)
     assert (result.outcome, result.confirmed, result.allowed, result.confirmation_token) == (
         "soft_block", True, True, None)
+    assert result.confirmation_jti == jwt.decode(token, options={"verify_signature": False})["jti"]
     assert reason_of(lambda: redeem(tenant.id, token)) == "reused"
 
 
@@ -155,3 +156,17 @@ def test_concurrent_double_use_one_wins(operation):
     for thread in threads:
         thread.join(30)
     assert sorted(outcomes) == ["ok", "reused"]
+
+
+def test_old_tokens_are_dropped_on_the_next_issue(monkeypatch):
+    from sqlalchemy import func, select
+
+    from autopack.db.models import PendingConfirmationToken
+
+    tenant = soft_tenant()
+    monkeypatch.setattr(tokens, "TOKEN_TTL", -tokens.RETENTION - timedelta(minutes=1))
+    soft_block(tenant.id)
+    monkeypatch.setattr(tokens, "TOKEN_TTL", timedelta(minutes=15))
+    soft_block(tenant.id)
+    with session_scope(writer=False) as session:
+        assert session.scalar(select(func.count()).select_from(PendingConfirmationToken)) == 1

@@ -75,7 +75,7 @@ class FakePlatform:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def route(self, record: dict) -> tuple[int, dict, dict, float]:  # pragma: no cover - overridden
         raise NotImplementedError

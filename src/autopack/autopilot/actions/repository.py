@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from autopack.db.models import AutopilotAction
 
 
-def scoped(tenant_id: int, *columns) -> Select:  # noqa: ANN002
+def scoped(tenant_id: int, *columns) -> Select:
     """SELECT actions (or `columns` of them) of one tenant: the only way in."""
     stmt = select(*columns) if columns else select(AutopilotAction)
     return stmt.select_from(AutopilotAction).where(AutopilotAction.tenant_id == tenant_id)
@@ -25,8 +25,10 @@ def page(session: Session, tenant_id: int, *, on_date: date | None, status: str 
          platform: str | None, limit: int, after: tuple[datetime, str] | None) -> list[AutopilotAction]:
     """Newest first by (created_at, id), keyset after `after`: no OFFSET, no COUNT."""
     stmt = scoped(tenant_id)
-    if on_date is not None:
-        stmt = stmt.where(AutopilotAction.date == on_date)
+    if on_date is not None:  # `date` is created_at's UTC day: the range keeps to the (tenant, created_at) index
+        start = datetime.combine(on_date, time.min, tzinfo=UTC)
+        stmt = stmt.where(AutopilotAction.created_at >= start, AutopilotAction.created_at < start + timedelta(days=1),
+                          AutopilotAction.date == on_date)
     if status is not None:
         stmt = stmt.where(AutopilotAction.status == status)
     if platform is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -18,10 +19,10 @@ router = APIRouter(tags=["autopilot"])
 
 @router.get("/actions")
 def list_actions(ctx: ViewerRead, session: ReadSession,
-                 on_date: date | None = Query(None, alias="date", description="UTC day of creation"),
+                 on_date: Annotated[date | None, Query(alias="date", description="UTC day of creation")] = None,
                  status: ActionStatus | None = None, platform: Platform | None = None,
-                 limit: int = Query(50, ge=1, le=200),
-                 cursor: str | None = Query(None, max_length=512, description="next_cursor of the last page")):
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=512, description="a page's next_cursor")] = None):
     """List actions newest first, filtered, with keyset pagination."""
     return ok(service.list_actions(session, ctx.tenant_id, on_date=on_date, status=status, platform=platform,
                                    limit=limit, cursor=cursor))
@@ -29,7 +30,7 @@ def list_actions(ctx: ViewerRead, session: ReadSession,
 
 # Registered before /actions/{action_id}, so "summary" is never taken for an id.
 @router.get("/actions/summary")
-def actions_summary(ctx: ViewerRead, session: ReadSession, days: int = Query(7, ge=1, le=30)):
+def actions_summary(ctx: ViewerRead, session: ReadSession, days: Annotated[int, Query(ge=1, le=30)] = 7):
     """Counts of the last `days` days' actions by status and type."""
     return ok(service.summary(session, ctx.tenant_id, days))
 

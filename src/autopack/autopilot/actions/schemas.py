@@ -17,7 +17,7 @@ class CheckedProposal(ActionProposal):
     """A proposal whose budgets are not negative and whose change is not below -100%."""
 
     @model_validator(mode="after")
-    def _sane_budgets(self) -> "CheckedProposal":
+    def _sane_budgets(self) -> CheckedProposal:
         for where, data, keys in (("action_json", self.action_json, NUMBER_KEYS),
                                   ("before_value", self.before_value or {}, ("daily_budget", "budget"))):
             for key in keys:

@@ -15,8 +15,12 @@ from sqlalchemy.orm import Session
 from autopack.audit.service import append_event
 from autopack.autopilot.actions import repository as repo
 from autopack.autopilot.actions.policy import ApprovalDecision, PolicyContext, decide
-from autopack.autopilot.actions.transitions import (InvalidTransition, bulk_approve, record_created,
-                                                    record_transition)
+from autopack.autopilot.actions.transitions import (
+    InvalidTransition,
+    bulk_approve,
+    record_created,
+    record_transition,
+)
 from autopack.autopilot.config.service import get_autopilot_settings
 from autopack.autopilot.proposals import ActionProposal
 from autopack.core.errors import EnvelopeError
@@ -84,7 +88,7 @@ def _increase_limit(session: Session, tenant_id: int) -> float | None:
     return get_enforcement_settings(session, tenant_id).budget_increase_limit_pct
 
 
-def _enforcement_error(result) -> EnvelopeError | None:  # noqa: ANN001
+def _enforcement_error(result) -> EnvelopeError | None:
     details = {"outcome": result.outcome, "violations": result.violations, "warnings": result.warnings,
                "audit_log_id": result.audit_log_id}
     if result.outcome == "hard_block":
@@ -115,7 +119,9 @@ def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, act
         platform=proposal.platform, action_json=proposal.action_json, before_value=proposal.before_value,
         status="queued", requires_approval=not decision.auto_approved, auto_approved=decision.auto_approved,
         reason=decision.reason, warnings=list(result.warnings), created_by=actor, created_at=now,
-        updated_at=now, proposed_hash=proposal.proposed_hash(), attempts=0)
+        updated_at=now, proposed_hash=proposal.proposed_hash(), attempts=0,
+        # the redeemed soft-block confirmation: execution-time re-validation honours it
+        confirmation_jti=result.confirmation_jti if result.confirmed else None)
     session.add(action)
     session.flush()
     record_created(session, action, actor, {"enforcement": result.outcome, "reason": decision.reason})

@@ -39,7 +39,7 @@ class InvalidTransition(EnvelopeError):
 
 
 def event_row(action_id: str, tenant_id: int, from_status: str | None, to_status: str, actor: str,
-              details: dict[str, Any] | None, at=None) -> dict[str, Any]:  # noqa: ANN001
+              details: dict[str, Any] | None, at=None) -> dict[str, Any]:
     """The insert values of one event row."""
     return {"action_id": action_id, "tenant_id": tenant_id, "from_status": from_status,
             "to_status": to_status, "actor": actor, "details": details, "created_at": at or utcnow()}

@@ -43,7 +43,7 @@ def update_config(body: ConfigUpdate, ctx: AdminWrite, session: WriteSession):
 @router.post("/freeze")
 def freeze(body: FreezeRequest, ctx: AdminWrite, session: WriteSession):
     """Stop all execution for the tenant until unfrozen."""
-    settings = service.set_frozen(session, ctx.tenant_id, True, ctx.actor, body.reason)
+    settings = service.set_frozen(session, ctx.tenant_id, True, ctx.actor, body.reason, ctx.user_id)
     return ok({"message": "Autopilot frozen: no action will be approved or executed until unfrozen",
                "config": service.config_view(settings)})
 
@@ -51,6 +51,7 @@ def freeze(body: FreezeRequest, ctx: AdminWrite, session: WriteSession):
 @router.post("/unfreeze")
 def unfreeze(ctx: AdminWrite, session: WriteSession, body: UnfreezeRequest | None = None):
     """Let execution resume."""
-    settings = service.set_frozen(session, ctx.tenant_id, False, ctx.actor, body.reason if body else None)
+    settings = service.set_frozen(session, ctx.tenant_id, False, ctx.actor, body.reason if body else None,
+                                   ctx.user_id)
     return ok({"message": "Autopilot unfrozen: approved actions may execute again",
                "config": service.config_view(settings)})

@@ -47,7 +47,7 @@ class ConfigUpdate(BaseModel):
     degraded_threshold: Percent | None = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "ConfigUpdate":
+    def _not_empty(self) -> ConfigUpdate:
         if not self.changes():
             raise ValueError("nothing to update: give at least one of level, enabled, caps, feature_flags, "
                              "healthy_threshold, degraded_threshold")

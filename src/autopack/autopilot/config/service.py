@@ -100,8 +100,11 @@ def update_config(session: Session, tenant_id: int, changes: dict[str, Any], act
     return settings
 
 
-def set_frozen(session: Session, tenant_id: int, frozen: bool, actor: str, reason: str | None) -> AutopilotSettings:
-    """Freeze (stop all execution) or unfreeze a tenant; audited as `autopilot.freeze_changed`."""
+def set_frozen(session: Session, tenant_id: int, frozen: bool, actor: str, reason: str | None,
+               user_id: int | None = None) -> AutopilotSettings:
+    """Freeze (stop all execution) or unfreeze; ledger `autopilot.freeze_changed` + intervention log row."""
+    from autopack.autopilot.enforcement.service import record_intervention
+
     settings = get_autopilot_settings(session, tenant_id, for_update=True)
     was = settings.frozen
     settings.frozen = frozen
@@ -113,4 +116,7 @@ def set_frozen(session: Session, tenant_id: int, frozen: bool, actor: str, reaso
     append_event(session, action="autopilot.freeze_changed", actor=actor, tenant_id=tenant_id,
                  target_type="autopilot_settings", target_id=tenant_id,
                  details={"frozen": frozen, "was_frozen": was, "reason": reason})
+    record_intervention(session, tenant_id, intervention_action="freeze_changed", actor=actor, action_type="freeze",
+                        entity_type="tenant", entity_id=str(tenant_id), enforcement_mode=None, user_id=user_id,
+                        details={"frozen": frozen, "was_frozen": was, "reason": reason})
     return settings

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from autopack.audit.service import append_event
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
-from autopack.db.models.enforcement import EnforcementAuditLog
+from autopack.db.models.enforcement import EnforcementAuditLog, new_uuid
 
 INTERVENTIONS = ("allowed", "warned", "confirmation_required", "confirmed", "blocked", "override_logged",
                  "auto_paused", "kill_switch_changed", "freeze_changed", "enforcement_disabled")
@@ -25,12 +25,11 @@ def record_intervention(session: Session, tenant_id: int, *, intervention_action
                         timestamp: datetime | None = None) -> EnforcementAuditLog:
     """Write one enforcement_audit_logs row and the matching `enforcement.<intervention>` ledger event."""
     row = EnforcementAuditLog(
-        tenant_id=tenant_id, timestamp=timestamp or utcnow(), action_type=action_type,
+        id=new_uuid(), tenant_id=tenant_id, timestamp=timestamp or utcnow(), action_type=action_type,
         entity_type=entity_type, entity_id=entity_id, violation_type=violation_type,
         intervention_action=intervention_action, enforcement_mode=enforcement_mode, details=details or {},
         actor=actor, user_id=user_id, override_reason=override_reason)
-    session.add(row)
-    session.flush()
+    session.add(row)  # append_event flushes it: one flush for both rows
     append_event(session, action=f"enforcement.{intervention_action}", actor=actor, tenant_id=tenant_id,
                  target_type=entity_type, target_id=entity_id,
                  details={"audit_log_id": row.id, "action_type": action_type, "violation_type": violation_type,

@@ -17,21 +17,19 @@ from autopack.db.models.enforcement import TenantEnforcementRule, TenantEnforcem
 SETTING_FIELDS = tuple(f.name for f in fields(SettingsSnapshot) if f.name != "rules")
 
 
-def _spec(row: TenantEnforcementRule) -> RuleSpec:
-    return RuleSpec(row.rule_id, row.rule_type, row.threshold_value, row.enforcement_mode, row.enabled,
-                    row.description)
-
-
 def load_settings(session: Session, tenant_id: int) -> SettingsSnapshot:
     """The tenant's settings and rules as an immutable snapshot (defaults when no row)."""
-    row = session.scalar(select(TenantEnforcementSettings)
-                         .where(TenantEnforcementSettings.tenant_id == tenant_id))
-    rules = tuple(_spec(r) for r in session.scalars(
-        select(TenantEnforcementRule).where(TenantEnforcementRule.tenant_id == tenant_id)
-        .order_by(TenantEnforcementRule.created_at, TenantEnforcementRule.rule_id)))
+    # Plain column rows, not ORM objects: this runs on every check.
+    row = session.execute(select(*[getattr(TenantEnforcementSettings, name) for name in SETTING_FIELDS])
+                          .where(TenantEnforcementSettings.tenant_id == tenant_id)).first()
+    rule = TenantEnforcementRule
+    rules = tuple(RuleSpec(*r) for r in session.execute(
+        select(rule.rule_id, rule.rule_type, rule.threshold_value, rule.enforcement_mode, rule.enabled,
+               rule.description)
+        .where(rule.tenant_id == tenant_id).order_by(rule.created_at, rule.rule_id)))
     if row is None:
         return SettingsSnapshot(rules=rules)
-    return SettingsSnapshot(**{name: getattr(row, name) for name in SETTING_FIELDS}, rules=rules)
+    return SettingsSnapshot(*row, rules=rules)
 
 
 def settings_dict(snapshot: SettingsSnapshot) -> dict[str, Any]:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autopack.autopilot.enforcement.rules import (CUSTOM_RULE_TYPES, BudgetExceeded, BudgetIncreaseLimit,
-                                                  DailySpendLimit, EnforcementContext, MaxBudgetChangesPerDay,
-                                                  MinHoursBetweenChanges, RoasFloor, Rule, Violation)
+from autopack.autopilot.enforcement.rules import (
+    CUSTOM_RULE_TYPES,
+    BudgetExceeded,
+    BudgetIncreaseLimit,
+    DailySpendLimit,
+    EnforcementContext,
+    MaxBudgetChangesPerDay,
+    MinHoursBetweenChanges,
+    RoasFloor,
+    Rule,
+    Violation,
+)
 
 MODE_RANK = {"advisory": 0, "soft_block": 1, "hard_block": 2}
 MODES = tuple(MODE_RANK)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.enforcement.rules import EnforcementContext
 from autopack.autopilot.proposals import ActionProposal
+from autopack.db.base import UTCDateTime
 from autopack.db.models.autopilot import AutopilotAction
 from autopack.db.models.campaigns import CampaignMetricsDaily, SandboxCampaign
 
@@ -60,15 +61,15 @@ def tenant_total_after(session: Session, tenant_id: int, proposal: ActionProposa
 def frequency(session: Session, tenant_id: int, proposal: ActionProposal,
               now: datetime) -> tuple[int, int, float | None]:
     """(budget changes today, changes today, hours since the last budget change): *applied* actions only."""
-    midnight = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    scope = (AutopilotAction.tenant_id == tenant_id, AutopilotAction.entity_type == proposal.entity_type,
-             AutopilotAction.entity_id == proposal.entity_id, AutopilotAction.status == "applied")
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    applied_at = AutopilotAction.applied_at
     is_budget = AutopilotAction.action_type.in_(BUDGET_TYPES)
-    budget_today, all_today = session.execute(
-        select(func.count().filter(is_budget), func.count())
-        .where(*scope, AutopilotAction.applied_at >= midnight)).one()
-    last = session.scalar(select(AutopilotAction.applied_at).where(*scope, is_budget)
-                          .order_by(AutopilotAction.applied_at.desc()).limit(1))
+    today = applied_at >= midnight
+    budget_today, all_today, last = session.execute(
+        select(func.count().filter(and_(is_budget, today)), func.count().filter(today),
+               type_coerce(func.max(applied_at).filter(is_budget), UTCDateTime()))
+        .where(AutopilotAction.tenant_id == tenant_id, AutopilotAction.entity_type == proposal.entity_type,
+               AutopilotAction.entity_id == proposal.entity_id, AutopilotAction.status == "applied")).one()
     hours = None if last is None else max(0.0, (now - last).total_seconds() / 3600)
     return int(budget_today or 0), int(all_today or 0), hours
 

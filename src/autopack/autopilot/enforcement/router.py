@@ -9,8 +9,14 @@ from fastapi import APIRouter, Path, Query
 from autopack.autopilot.api import AdminKillSwitch, AdminWrite, OperatorConfirm, OperatorWrite, ViewerRead, ok
 from autopack.autopilot.enforcement import admin, audit, config, service
 from autopack.autopilot.enforcement.engine import MODE_DESCRIPTIONS, RuleSpec
-from autopack.autopilot.enforcement.schemas import (CheckRequest, ConfirmRequest, KillSwitchRequest, Mode,
-                                                    RuleCreate, SettingsUpdate)
+from autopack.autopilot.enforcement.schemas import (
+    CheckRequest,
+    ConfirmRequest,
+    KillSwitchRequest,
+    Mode,
+    RuleCreate,
+    SettingsUpdate,
+)
 from autopack.core.database import ReadSession, WriteSession
 
 router = APIRouter(prefix="/enforcement", tags=["autopilot-enforcement"])

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from autopack.autopilot.proposals import _check_numbers as check_numbers
 from autopack.autopilot.proposals import MAX_MONEY, ActionProposal, ActionType, EntityType, Platform
+from autopack.autopilot.proposals import _check_numbers as check_numbers
 
 Mode = Literal["advisory", "soft_block", "hard_block"]
 Money = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_MONEY)]
@@ -52,9 +60,11 @@ def _budget(values: dict[str, Any] | None, name: str) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name}.{key} must be a number")
+            raise ValueError(f"{name}.{key} must be a number")  # noqa: TRY004 - pydantic wants ValueError
         if value < 0:
             raise ValueError(f"{name}.{key} must not be negative")
+        if value > MAX_MONEY:
+            raise ValueError(f"{name}.{key} must be at most {MAX_MONEY:g}")
 
 
 class CheckRequest(BaseModel):
@@ -73,7 +83,7 @@ class CheckRequest(BaseModel):
 
     @field_validator("proposed_value", "current_value")
     @classmethod
-    def _budgets(cls, value: dict[str, Any] | None, info) -> dict[str, Any] | None:  # noqa: ANN001
+    def _budgets(cls, value: dict[str, Any] | None, info) -> dict[str, Any] | None:
         _budget(value, info.field_name)
         return value
 
@@ -81,13 +91,16 @@ class CheckRequest(BaseModel):
     @classmethod
     def _metrics(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            check_numbers(value, "metrics")
+            try:
+                check_numbers(value, "metrics")
+            except RecursionError:
+                raise ValueError("metrics is nested too deeply") from None
         for key in ("roas", "cpa"):
             item = (value or {}).get(key)
             if item is None:
                 continue
             if isinstance(item, bool) or not isinstance(item, (int, float)):
-                raise ValueError(f"metrics.{key} must be a number")
+                raise ValueError(f"metrics.{key} must be a number")  # noqa: TRY004 - pydantic wants ValueError
             if not 0 <= item <= MAX_MONEY:  # NaN fails both comparisons
                 raise ValueError(f"metrics.{key} must be between 0 and {MAX_MONEY:g}")
         return value
@@ -98,6 +111,8 @@ class CheckRequest(BaseModel):
             self._proposal = self._build()
         except ValidationError as exc:
             raise ValueError("; ".join(e["msg"] for e in exc.errors())) from None
+        except (TypeError, RecursionError):
+            raise ValueError("proposed_value or current_value is not a plain JSON object of sane values") from None
         return self
 
     def proposal(self) -> ActionProposal:

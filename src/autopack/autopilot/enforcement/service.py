@@ -13,8 +13,13 @@ from sqlalchemy.orm import Session
 from autopack.autopilot.enforcement import facts, tokens
 from autopack.autopilot.enforcement.audit import record_intervention
 from autopack.autopilot.enforcement.config import load_settings
-from autopack.autopilot.enforcement.engine import (EngineDecision, SettingsSnapshot, build_rules, needed_facts,
-                                                   run_rules)
+from autopack.autopilot.enforcement.engine import (
+    EngineDecision,
+    SettingsSnapshot,
+    build_rules,
+    needed_facts,
+    run_rules,
+)
 from autopack.autopilot.proposals import ActionProposal
 from autopack.db.base import utcnow
 
@@ -37,6 +42,7 @@ class EnforcementResult:
     confirmed: bool = False
     audit_log_id: str | None = None
     enforcement_enabled: bool = True
+    confirmation_jti: str | None = None  # the redeemed token's jti (store it on the action)
 
     @property
     def allowed(self) -> bool:
@@ -110,8 +116,8 @@ def evaluate(session: Session, tenant_id: int, proposal: ActionProposal, *, acto
                 claims = tokens.redeem(session, confirmation_token, tenant_id, proposal)
                 intervention, extra["confirmation_jti"] = "confirmed", claims["jti"]
             else:
-                tokens.verify_only(confirmation_token, tenant_id, proposal)
-            result.confirmed = True
+                claims = tokens.verify_only(confirmation_token, tenant_id, proposal)
+            result.confirmed, result.confirmation_jti = True, claims["jti"]
         elif record:
             result.confirmation_token = tokens.issue(session, tenant_id, proposal, result.violations)
         if not result.confirmed:

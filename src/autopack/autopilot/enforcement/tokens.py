@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import jwt
 import orjson
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.proposals import ActionProposal
@@ -18,6 +18,7 @@ from autopack.db.base import utcnow
 from autopack.db.models.enforcement import PendingConfirmationToken
 
 TOKEN_TTL = timedelta(minutes=15)
+RETENTION = timedelta(days=1)
 ALGORITHM = "HS256"
 KEY_PURPOSE = "autopilot-enforcement-confirmation"
 TOKEN_TYPE = "enforcement_confirmation"
@@ -59,6 +60,11 @@ def issue(session: Session, tenant_id: int, proposal: ActionProposal, violations
     claims = {"typ": TOKEN_TYPE, "jti": jti, "tid": tenant_id, "act": proposal.action_type,
               "ety": proposal.entity_type, "eid": proposal.entity_id, "vh": values_hash(proposal),
               "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
+    # Spent and expired tokens are kept a day (for investigations), then dropped on the next issue.
+    session.execute(delete(PendingConfirmationToken)
+                    .where(PendingConfirmationToken.tenant_id == tenant_id,
+                           PendingConfirmationToken.expires_at < now - RETENTION)
+                    .execution_options(synchronize_session=False))
     session.add(PendingConfirmationToken(
         jti=jti, tenant_id=tenant_id, action_type=proposal.action_type, entity_type=proposal.entity_type,
         entity_id=proposal.entity_id, values_hash=claims["vh"], violations=violations, created_at=now,

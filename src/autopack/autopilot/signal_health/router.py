@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from autopack.autopilot.api import OperatorDryRun, OperatorWrite, ViewerRead, ok
 from autopack.autopilot.actions.schemas import CheckedProposal
+from autopack.autopilot.api import OperatorDryRun, OperatorWrite, ViewerRead, ok
 from autopack.autopilot.proposals import Platform
 from autopack.autopilot.signal_health import service
 from autopack.autopilot.signal_health.schemas import ReadingsRequest
@@ -16,7 +16,7 @@ router = APIRouter(tags=["autopilot"])  # signal-health routes; also mounted at 
 dry_run_router = APIRouter(tags=["autopilot"])
 
 
-def _health(session, tenant_id: int, platform: str | None) -> dict:  # noqa: ANN001
+def _health(session, tenant_id: int, platform: str | None) -> dict:
     overall = service.current_health(session, tenant_id)
     platforms = service.platform_health(session, tenant_id)
     data = {"overall": overall.view(), "platforms": {p: s.view() for p, s in platforms.items()}}

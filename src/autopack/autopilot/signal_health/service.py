@@ -67,7 +67,7 @@ def record_readings(session: Session, tenant_id: int, readings: list[dict[str, A
     return rows
 
 
-def _latest(session: Session, tenant_id: int, platform: str, since) -> SignalHealthReading | None:  # noqa: ANN001
+def _latest(session: Session, tenant_id: int, platform: str, since) -> SignalHealthReading | None:
     stmt = (select(SignalHealthReading)
             .where(SignalHealthReading.tenant_id == tenant_id, SignalHealthReading.platform == platform,
                    SignalHealthReading.recorded_at >= since)

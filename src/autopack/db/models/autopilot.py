@@ -6,8 +6,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer,
-                        String, Text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from autopack.db.base import Base, JSONType, utcnow
@@ -30,7 +40,6 @@ class AutopilotAction(Base):
                         name="status_valid"),
         Index("ix_autopilot_actions_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_autopilot_actions_tenant_status", "tenant_id", "status"),
-        Index("ix_autopilot_actions_tenant_date", "tenant_id", "date"),
         Index("ix_autopilot_actions_status_claimed", "status", "claimed_at"),
     )
 

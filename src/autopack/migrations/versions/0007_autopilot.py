@@ -67,7 +67,6 @@ def _actions() -> None:
     )
     op.create_index("ix_autopilot_actions_tenant_created", "autopilot_actions", ["tenant_id", "created_at", "id"])
     op.create_index("ix_autopilot_actions_tenant_status", "autopilot_actions", ["tenant_id", "status"])
-    op.create_index("ix_autopilot_actions_tenant_date", "autopilot_actions", ["tenant_id", "date"])
     op.create_index("ix_autopilot_actions_status_claimed", "autopilot_actions", ["status", "claimed_at"])
 
     op.create_table(
@@ -175,6 +174,6 @@ def downgrade() -> None:
     op.drop_index("ix_autopilot_action_events_action_id", table_name="autopilot_action_events")
     op.drop_index("ix_autopilot_action_events_tenant_id_id", table_name="autopilot_action_events")
     op.drop_table("autopilot_action_events")
-    for name in ("status_claimed", "tenant_date", "tenant_status", "tenant_created"):
+    for name in ("status_claimed", "tenant_status", "tenant_created"):
         op.drop_index(f"ix_autopilot_actions_{name}", table_name="autopilot_actions")
     op.drop_table("autopilot_actions")
