@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     patch_max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, validation_alias="AUTOPACK_PATCH_MAX_FILE_BYTES")
     patch_apply_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias="AUTOPACK_PATCH_APPLY_TIMEOUT_SECONDS")
+    # DEBUG_DB_IDENTITY and the kill switches (AUTOPACK_ENABLE_*) are read from the environment on
+    # every /health call, as the reference does, so flipping one needs no restart.
     api_key: SecretStr | None = Field(None, validation_alias="AUTOPACK_API_KEY")
     secret_key: SecretStr | None = Field(None, validation_alias="AUTOPACK_SECRET_KEY")
     jwt_private_key: SecretStr | None = Field(None, validation_alias="JWT_PRIVATE_KEY")
@@ -38,10 +40,7 @@ class Settings(BaseSettings):
                                              validation_alias="ACCESS_TOKEN_EXPIRE_MINUTES")
     rate_limit_prefix: str = Field("autopack", validation_alias="AUTOPACK_RATE_LIMIT_PREFIX")
     public_read: bool = Field(False, validation_alias="AUTOPACK_PUBLIC_READ")
-    debug_db_identity: str = Field("", validation_alias="DEBUG_DB_IDENTITY")
     qdrant_host: str | None = Field(None, validation_alias="QDRANT_HOST")
-    enable_phase6_metrics: str = Field("0", validation_alias="AUTOPACK_ENABLE_PHASE6_METRICS")
-    enable_consolidated_metrics: str = Field("0", validation_alias="AUTOPACK_ENABLE_CONSOLIDATED_METRICS")
     # Default off (DECISIONS §3.10); anything but true/1/yes/on reads as off, and production ignores it.
     auto_approve_build113: bool = Field(False, validation_alias="AUTO_APPROVE_BUILD113")
     max_body_bytes: int = Field(10 * 1024 * 1024, validation_alias="AUTOPACK_MAX_BODY_BYTES")
