@@ -58,13 +58,13 @@ for _name in ("AUTOPACK_API_KEY", "AUTOPACK_PUBLIC_READ", "QDRANT_HOST", "DEBUG_
               "AUTOPACK_RATE_LIMIT_STORAGE", "AUTOPACK_TRUSTED_PROXIES"):
     os.environ.pop(_name, None)
 
-from autopack.core import database, ratelimit  # noqa: E402
+from autopack.core import database, ratelimit  # noqa: E402  (after the environment above)
 from autopack.core.migrate import upgrade  # noqa: E402
 from autopack.core.settings import get_settings  # noqa: E402
 from autopack.db.base import Base  # noqa: E402
 
 
-def pytest_report_header(config):  # noqa: ANN001
+def pytest_report_header(config):
     return f"autopack test database: {BACKEND} ({os.environ['DATABASE_URL'].rsplit('@', 1)[-1]})"
 
 

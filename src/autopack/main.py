@@ -9,20 +9,20 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from autopack import __version__
-from autopack.core.database import check_schema_current
+from autopack.approvals.router import router as approvals_router
+from autopack.approvals.timeouts import start_approval_worker
+from autopack.audit.router import router as audit_router
+from autopack.auth.deps import KEY_REQUIRED_IN_PRODUCTION
+from autopack.auth.router import router as auth_router
+from autopack.autopilot.execution.worker import start_execution_worker
+from autopack.autopilot.router import router as autopilot_router
+from autopack.autopilot.router import tenant_router as autopilot_tenant_router
 from autopack.core import mirror
+from autopack.core.database import check_schema_current
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
-from autopack.auth.deps import KEY_REQUIRED_IN_PRODUCTION
 from autopack.core.settings import get_settings
-from autopack.approvals.router import router as approvals_router
-from autopack.approvals.timeouts import start_approval_worker
-from autopack.autopilot.execution.worker import start_execution_worker
-from autopack.audit.router import router as audit_router
-from autopack.auth.router import router as auth_router
-from autopack.autopilot.router import router as autopilot_router
-from autopack.autopilot.router import tenant_router as autopilot_tenant_router
 from autopack.errors.router import router as errors_router
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router

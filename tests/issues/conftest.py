@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import run_payload
+
 RUN_ID = "demo-20260110-120000"
 
 
 def issue_run_payload(run_id: str = RUN_ID, tiers: int = 2, phases_per_tier: int = 2) -> dict:
-    """A start request with `tiers` tiers of `phases_per_tier` phases (same shape as tests/conftest.py)."""
-    tier_list = [{"tier_id": f"T{t + 1}", "tier_index": t, "name": f"Tier {t + 1}"} for t in range(tiers)]
-    phase_list = [
-        {"phase_id": f"F{t + 1}.{p + 1}", "phase_index": t * phases_per_tier + p,
-         "tier_id": f"T{t + 1}", "name": f"Phase {t + 1}.{p + 1}", "task_category": "general",
-         "complexity": "low"}
-        for t in range(tiers) for p in range(phases_per_tier)
-    ]
-    return {"run": {"run_id": run_id}, "tiers": tier_list, "phases": phase_list}
+    """A start request (tests/conftest.py's `run_payload`, with this area's default run id)."""
+    return run_payload(run_id, tiers, phases_per_tier)
 
 
 @pytest.fixture

@@ -176,7 +176,7 @@ def test_unreachable_token_server_is_a_network_error(worker):
 
 def test_three_exhausted_refreshes_trigger_pause_then_reset(github, worker):
     paused = []
-    listener = lambda provider, reason: paused.append((provider, reason))
+    listener = lambda provider, reason: paused.append((provider, reason))  # noqa: E731
     handlers.add_pause_listener(listener)
     try:
         github.default = server_error()

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from autopack.core.database import session_scope
 from autopack.db.models import Phase6Metrics, TokenEfficiencyMetrics
 
-
 TOKEN_EFFICIENCY = {
     "artifact_substitutions": 3, "tokens_saved_artifacts": 1200, "budget_mode": "lexical",
     "budget_used": 8000, "budget_cap": 10000, "files_kept": 12, "files_omitted": 4,

@@ -11,7 +11,6 @@ from autopack.core.database import session_scope
 from autopack.db.models import LlmUsageEvent
 
 
-
 def _event(**overrides) -> dict:
     return {"provider": "openai", "model": "gpt-4o", "role": "builder", **overrides}
 

@@ -11,19 +11,12 @@ import hashlib
 import json
 from typing import Any
 
+from autopack.core.canonical import canonical_numbers
+
 MAX_INFO_BYTES = 64 * 1024
 MAX_PATCH_BYTES = 256 * 1024
 
 
-def _canonical_numbers(value: Any) -> Any:
-    # PostgreSQL's JSONB hands 1e16 back as an int: hash integral floats as ints so the hash survives.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _canonical_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical_numbers(item) for item in value]
-    return value
 
 
 def _has_nul(value: Any) -> bool:
@@ -39,7 +32,7 @@ def _has_nul(value: Any) -> bool:
 def canonical_json(value: Any) -> bytes:
     """Sorted, compact, UTF-8 JSON; ValueError for what neither database can store."""
     try:
-        text = json.dumps(_canonical_numbers(value), sort_keys=True, separators=(",", ":"),
+        text = json.dumps(canonical_numbers(value), sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False, allow_nan=False)
         return text.encode("utf-8")  # lone surrogates fail here
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:

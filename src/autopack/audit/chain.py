@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from autopack.core.canonical import canonical_numbers
+
 GENESIS_HASH = "0" * 64
 GLOBAL_CHAIN = "global"
 ENCODING_VERSION = 1
@@ -66,16 +68,6 @@ def normalize_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
     return data
 
 
-def _canonical_numbers(value: Any) -> Any:
-    # JSONB stores numbers as decimals and prints 1e16 as 10000000000000000 (read back as an int):
-    # hashing integral floats as ints makes the hash independent of that round trip.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _canonical_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical_numbers(item) for item in value]
-    return value
 
 
 def canonical_bytes(*, chain: str, seq: int, prev_hash: str, occurred_at: datetime, actor: str,
@@ -93,7 +85,7 @@ def canonical_bytes(*, chain: str, seq: int, prev_hash: str, occurred_at: dateti
         "tenant_id": tenant_id,
         "target_type": target_type,
         "target_id": target_id,
-        "details": _canonical_numbers(dict(details)),
+        "details": canonical_numbers(dict(details)),
     }
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False).encode("utf-8")

@@ -65,7 +65,7 @@ class ActionProposal(BaseModel):
 
     @field_validator("action_json", "before_value")
     @classmethod
-    def _finite(cls, value: dict[str, Any] | None, info) -> dict[str, Any] | None:  # noqa: ANN001
+    def _finite(cls, value: dict[str, Any] | None, info) -> dict[str, Any] | None:
         if value is not None:
             try:
                 size = len(orjson.dumps(value))

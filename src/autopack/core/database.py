@@ -39,7 +39,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, foreign keys, busy timeout; writers take the lock up front with BEGIN IMMEDIATE."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -49,7 +49,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         if not conn.get_execution_options().get("autopack_writer"):
             conn.exec_driver_sql("BEGIN DEFERRED")
             return
@@ -65,7 +65,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             _sqlite_writer_lock.release()
             raise
 
-    def _end_turn(_dbapi_conn, record, *_args) -> None:  # noqa: ANN001
+    def _end_turn(_dbapi_conn, record, *_args) -> None:
         if record is not None and record.info.pop(_WRITER_TURN, False):
             _sqlite_writer_lock.release()
 

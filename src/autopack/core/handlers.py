@@ -43,7 +43,7 @@ async def envelope_error_handler(request: Request, exc: EnvelopeError):
     return envelope(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def http_exception_handler(request: Request, exc):  # noqa: ANN001
+async def http_exception_handler(request: Request, exc):
     """Framework HTTP errors (404 route, 405, 413): envelope on /api/v1, `{"detail"}` elsewhere."""
     headers = getattr(exc, "headers", None)
     if uses_envelope(request):

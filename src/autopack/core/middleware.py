@@ -53,11 +53,11 @@ def _new_request_id() -> str:
 class RequestContextMiddleware:
     """Tags each request with an id (X-Request-ID in and out), logs one line, renders 500s itself."""
 
-    def __init__(self, app, access_log: bool = True):  # noqa: ANN001
+    def __init__(self, app, access_log: bool = True):
         self.app = app
         self.access_log = access_log
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         incoming = ""
@@ -70,7 +70,7 @@ class RequestContextMiddleware:
         state = {"code": 500, "started": False}
         started = time.perf_counter()
 
-        async def send_wrapper(message):  # noqa: ANN001
+        async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 state["code"] = message["status"]
                 state["started"] = True
@@ -99,16 +99,16 @@ class RequestContextMiddleware:
 class RequestGuardMiddleware:
     """413 for bodies over `max_bytes`; 422 for NUL or lone surrogates in path, query or JSON body."""
 
-    def __init__(self, app, max_bytes: int):  # noqa: ANN001
+    def __init__(self, app, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _reply(self, send, scope, status: int, detail: str, code: str) -> None:  # noqa: ANN001
+    async def _reply(self, send, scope, status: int, detail: str, code: str) -> None:
         start, payload = _json_response(status, detail, code, scope["path"])
         await send(start)
         await send({"type": "http.response.body", "body": payload})
 
-    async def __call__(self, scope, receive, send):  # noqa: ANN001
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
@@ -153,6 +153,6 @@ class RequestGuardMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send, scope) -> None:  # noqa: ANN001
+    async def _too_large(self, send, scope) -> None:
         await self._reply(send, scope, 413, f"Request body too large (limit {self.max_bytes} bytes)",
                           "PAYLOAD_TOO_LARGE")

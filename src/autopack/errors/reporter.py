@@ -26,7 +26,7 @@ SENSITIVE_HEADERS = frozenset({
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
     "x-telegram-bot-api-secret-token",
 })
-SENSITIVE_NAME = re.compile(r"(key|token|secret|passw|pwd|auth|session|cookie|signature|credential)", re.I)
+SENSITIVE_NAME = re.compile(r"(key|token|secret|passw|pwd|auth|session|cookie|signature|credential)", re.IGNORECASE)
 # The password may contain "/" (SQLAlchemy accepts it unencoded), so it runs up to the last "@".
 URL_CREDENTIALS = re.compile(r"(://)([^/@:\s]+):([^@\s]*)@")
 BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")

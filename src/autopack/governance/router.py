@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+import autopack.governance.telegram_actions  # noqa: F401  (registers the inline-button handlers)
 from autopack.auth.deps import Principal, actor_of, verify_read_access, verify_write_access
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.responses import json_response
-import autopack.governance.telegram_actions  # noqa: F401  (registers the inline-button handlers)
 from autopack.governance import decisions, service
 from autopack.governance.schemas import (
     DecisionResponse,

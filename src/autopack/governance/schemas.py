@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from autopack.core.ids import storable as _storable
 from autopack.governance.paths import unsafe_reason
 from autopack.runs.schemas import PhaseId, RunId
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
-from autopack.core.ids import storable as _storable  # noqa: E402
 
 
 def _safe_path(value: str) -> str:

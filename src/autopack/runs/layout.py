@@ -177,7 +177,7 @@ def write_run_files(
         atomic_write_text(phase_file(path, phase.phase_index, phase.phase_id), render_phase_summary(phase))
 
 
-def _write_plain(root: Path, run: RunSnapshot | None, tiers, phases) -> None:  # noqa: ANN001
+def _write_plain(root: Path, run: RunSnapshot | None, tiers, phases) -> None:
     for sub in ("tiers", "phases", "issues"):
         (root / sub).mkdir()
     if run is not None:

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
 from autopack.core.database import WriteSession, run_in_read_session
 from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
-from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
 from autopack.core.settings import get_settings
 from autopack.issues import service as issues_service
+from autopack.issues.schemas import RecordIssueResponse
 from autopack.runs import results, service
 from autopack.runs.result_schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
 from autopack.runs.schemas import (
@@ -22,7 +23,6 @@ from autopack.runs.schemas import (
     RunStartRequest,
     Short,
 )
-from autopack.issues.schemas import RecordIssueResponse
 
 router = APIRouter(tags=["runs"])
 

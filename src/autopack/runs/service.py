@@ -9,8 +9,8 @@ from sqlalchemy import Text, bindparam, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autopack.core.errors import BadRequest, NotFound
 from autopack.core.mirror import mirror_after_commit
-from autopack.core.errors import BadRequest, NotFound  # noqa: F401 (re-exported to routers)
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, Run, RunEvent, Tier
 from autopack.runs import layout
@@ -127,7 +127,7 @@ _PHASE_SELECT = (
 )
 
 
-def _raw_rows(conn, stmt, params) -> list[tuple]:  # noqa: ANN001
+def _raw_rows(conn, stmt, params) -> list[tuple]:
     """Plain DB-API tuples: building SQLAlchemy Row objects costs ~4x the fetch for 50-row reads."""
     result = conn.execute(stmt, params)
     try:
@@ -136,7 +136,7 @@ def _raw_rows(conn, stmt, params) -> list[tuple]:  # noqa: ANN001
         result.close()
 
 
-def _json_fragment(text: str | None):  # noqa: ANN202
+def _json_fragment(text: str | None):
     return None if text is None else orjson.Fragment(text)
 
 

@@ -18,14 +18,14 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
-def ok(data, status: int = 200):  # noqa: ANN001
+def ok(data, status: int = 200):
     """The contract's success envelope."""
     from autopack.core.responses import json_response
 
     return json_response({"success": True, "data": data}, status)
 
 
-def _member(membership, user) -> dict:  # noqa: ANN001
+def _member(membership, user) -> dict:
     return MemberOut(user_id=user.id, username=user.username, role=membership.role,
                      created_at=membership.created_at, updated_at=membership.updated_at).model_dump()
 

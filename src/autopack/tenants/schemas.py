@@ -37,7 +37,7 @@ class MemberSet(BaseModel):
     role: Role
 
     @model_validator(mode="after")
-    def _one_user(self) -> "MemberSet":
+    def _one_user(self) -> MemberSet:
         if (self.user_id is None) == (self.username is None):
             raise ValueError("give exactly one of user_id or username")
         return self

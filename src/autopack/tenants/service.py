@@ -18,7 +18,7 @@ ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$|^[a-z0-9]$")
 
 
-def _not_found(what: str, ident) -> EnvelopeError:  # noqa: ANN001
+def _not_found(what: str, ident) -> EnvelopeError:
     return EnvelopeError(404, f"{what.upper()}_NOT_FOUND", f"{what.capitalize()} {ident} not found")
 
 

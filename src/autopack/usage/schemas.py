@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from autopack.core.ids import is_storable  # noqa: F401,E402 (re-exported for the service)
-from autopack.core.ids import storable as _storable  # noqa: E402
+from autopack.core.ids import is_storable  # noqa: F401 (re-exported for the service)
+from autopack.core.ids import storable as _storable
 from autopack.runs.schemas import INT32, Count, Tokens
 from autopack.runs.schemas import Label as _Label
 from autopack.runs.schemas import PhaseId as _PhaseId
@@ -39,7 +39,7 @@ class UsageEventIn(BaseModel):
     created_at: datetime | None = None
 
     @model_validator(mode="after")
-    def _total_covers_split(self) -> "UsageEventIn":
+    def _total_covers_split(self) -> UsageEventIn:
         if not self.total_tokens and (self.prompt_tokens or self.completion_tokens):
             self.total_tokens = (self.prompt_tokens or 0) + (self.completion_tokens or 0)
         return self
@@ -112,7 +112,7 @@ class PhaseMetricsIn(BaseModel):
     phase6: Phase6In | None = None
 
     @model_validator(mode="after")
-    def _something(self) -> "PhaseMetricsIn":
+    def _something(self) -> PhaseMetricsIn:
         if self.token_efficiency is None and self.phase6 is None:
             raise ValueError("provide token_efficiency, phase6, or both")
         return self
