@@ -113,3 +113,14 @@ def test_cli_add_member(client):
     assert result.exit_code == 0 and "alice is admin of acme" in result.stdout
     assert runner.invoke(cli, ["tenants", "add-member", "acme", "alice", "--role", "king"]).exit_code == 1
     assert runner.invoke(cli, ["tenants", "add-member", "nope", "alice"]).exit_code == 1
+
+
+def test_superuser_on_a_missing_tenant_is_404_not_a_write(client):
+    root = admin_headers()
+    for method, path, body in (("GET", "/api/v1/tenant/424242/membership", None),
+                               ("POST", "/api/v1/tenant/424242/autopilot/enforcement/kill-switch",
+                                {"enabled": False, "reason": "x"}),
+                               ("PUT", "/api/v1/tenant/424242/autopilot/enforcement/settings", {})):
+        response = client.request(method, path, json=body, headers=root)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error"]["code"] == "TENANT_NOT_FOUND"

@@ -9,6 +9,7 @@ from fastapi import Path, Request
 from autopack.auth.deps import AuthFailure, Principal, resolve_principal
 from autopack.core.database import session_scope
 from autopack.core.errors import EnvelopeError
+from autopack.db.models import Tenant
 from autopack.tenants.service import ROLE_RANK, member_role
 
 TenantId = Path(ge=1, le=2**31 - 1, description="Tenant id")
@@ -45,6 +46,11 @@ def _principal(request: Request) -> Principal:
 
 def _role_in_tenant(principal: Principal, tenant_id: int) -> str | None:
     if principal.is_superuser:
+        # Superusers reach every tenant, so the tenant's existence is checked here (members'
+        # memberships imply it): no endpoint then writes rows for a tenant that does not exist.
+        with session_scope(writer=False) as session:
+            if session.get(Tenant, tenant_id) is None:
+                raise EnvelopeError(404, "TENANT_NOT_FOUND", f"Tenant {tenant_id} not found")
         return "admin"
     if principal.kind == "api_key":
         return principal.role if principal.tenant_id == tenant_id else None

@@ -135,7 +135,8 @@ def test_superuser_on_a_missing_tenant_gets_404_not_500(client):
 
     root = bearer(make_user("root", superuser=True)[1])
     base = "/api/v1/tenant/9999/autopilot"
-    assert client.get(f"{base}/status", headers=root).json()["data"]["autopilot_level"] == 2
+    status = client.get(f"{base}/status", headers=root)  # reads too: the tenant is checked first
+    assert status.status_code == 404 and status.json()["error"]["code"] == "TENANT_NOT_FOUND"
     for method, path, body in (("post", "/actions", {"action_type": "pause_campaign", "entity_type": "campaign",
                                                      "entity_id": "c", "platform": "meta"}),
                                ("put", "/config", {"level": 1}), ("post", "/freeze", {"reason": "x"}),
