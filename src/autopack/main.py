@@ -29,6 +29,7 @@ from autopack.health.router import router as health_router
 from autopack.issues.router import router as issues_router
 from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
+from autopack.runs.fastpath import RunReadFastPath
 from autopack.runs.router import router as runs_router
 from autopack.telegram.router import router as telegram_router
 from autopack.tenants.router import router as tenants_router
@@ -85,6 +86,7 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             max_age=600,
         )
+    app.add_middleware(RunReadFastPath)  # innermost of ours: inside the guard and the request ids
     app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)  # outermost of ours
     for router in (
