@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from tests.http_fakes import reply_json
+
 
 @dataclass
 class Scripted:
@@ -69,16 +71,7 @@ class FakeTokenServer:
                     time.sleep(answer.delay)
                 payload = answer.body if isinstance(answer.body, str) else json.dumps(answer.body or {})
                 data = payload.encode()
-                try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out first
+                reply_json(self, answer.status, data, answer.headers)
 
             def log_message(self, *args):  # quiet
                 pass

@@ -9,6 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.http_fakes import reply_json
+
 TOKEN = "123456:TEST-bot-token-Secr3t"
 
 
@@ -72,16 +74,7 @@ class FakeBotApi:
                     time.sleep(answer.delay)
                 body = answer.body if answer.body is not None else fake.success(method, payload, message_id)
                 data = json.dumps(body).encode()
-                try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out first
+                reply_json(self, answer.status, data, answer.headers)
 
             def log_message(self, *args):  # quiet
                 pass

@@ -11,7 +11,6 @@ from autopack.core.database import WriteSession, run_in_read_session
 from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
-from autopack.issues import service as issues_service
 from autopack.issues.schemas import RecordIssueResponse
 from autopack.runs import results, service
 from autopack.runs.result_schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
@@ -82,18 +81,9 @@ def record_issue(
     evidence_refs: Annotated[list[Annotated[str, Body(max_length=2000)]] | None, Body(max_length=200)] = None,
 ):
     """Record an issue (query parameters; evidence_refs is a JSON array body)."""
-    run = service.lock_run(session, run_id)
-    phase = service.get_phase(session, run_id, phase_id) if run is not None else None
-    if phase is None:
-        raise service.NotFound(f"Phase {phase_id} not found in run {run_id}")
-    tier = phase.tier
-    if tier is None:  # pragma: no cover - the foreign key makes this impossible
-        raise service.NotFound(f"Tier not found for phase {phase_id}")
-    out = issues_service.record_issue(
-        session, phase, tier.tier_id, issue_key=issue_key, severity=severity, source=source,
-        category=category, task_category=task_category, complexity=complexity,
+    out = service.record_phase_issue(
+        session, run_id, phase_id, _actor(principal), issue_key=issue_key, severity=severity,
+        source=source, category=category, task_category=task_category, complexity=complexity,
         evidence_refs=evidence_refs,
     )
-    service.refresh_rollups(session, run, _actor(principal))
-    service.mirror_phase_file(session, phase, tier.tier_id)
     return json_response({"message": f"Issue {issue_key} recorded", **out})

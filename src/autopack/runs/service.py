@@ -13,6 +13,7 @@ from autopack.core.errors import BadRequest, NotFound
 from autopack.core.mirror import mirror_after_commit
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, Run, RunEvent, Tier
+from autopack.issues import service as issues
 from autopack.runs import layout
 from autopack.runs.schemas import PhaseStatusUpdate, RunStartRequest
 from autopack.runs.states import PHASE_STATES, derive_run_state, derive_tier_state
@@ -276,3 +277,16 @@ def update_phase_status(session: Session, run_id: str, phase_id: str, update: Ph
     mirror_phase_file(session, phase, phase.tier.tier_id)
     return {"message": f"Phase {phase_id} updated to state {update.state}",
             "phase": phase_document(phase)}
+
+
+def record_phase_issue(session: Session, run_id: str, phase_id: str, actor: str, **issue: Any) -> dict[str, Any]:
+    """POST .../record_issue: record the issue, then refresh counts up to the run and the phase file."""
+    run = lock_run(session, run_id)
+    phase = get_phase(session, run_id, phase_id) if run is not None else None
+    if phase is None:
+        raise NotFound(f"Phase {phase_id} not found in run {run_id}")
+    tier_key = phase.tier.tier_id
+    out = issues.record_issue(session, phase, tier_key, **issue)
+    refresh_rollups(session, run, actor)
+    mirror_phase_file(session, phase, tier_key)
+    return out

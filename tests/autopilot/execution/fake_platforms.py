@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from tests.http_fakes import reply_json
+
 
 @dataclass
 class Scripted:
@@ -41,16 +43,7 @@ class FakePlatform:
                 if delay:
                     time.sleep(delay)
                 data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                reply_json(self, status, data, headers or {})
 
             def _handle(self, method: str):
                 length = int(self.headers.get("Content-Length") or 0)
