@@ -206,3 +206,37 @@ def test_nul_in_path_or_query_is_422(make_client):
     assert response.status_code == 422
     assert response.json() == {"detail": "NUL characters are not allowed"}
     assert client.get("/project/issues/backlog?limit=1%00").status_code == 422
+
+
+# --- numbers that are not JSON ------------------------------------------------------------------
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-2.5E+999"])
+def test_non_finite_numbers_are_422_and_store_nothing(make_client, number):
+    client = make_client(raise_server_exceptions=False)
+    body = (b'{"run": {"run_id": "nan-run"}, "tiers": [{"tier_id": "T1", "tier_index": 0, "name": "T"}],'
+            b' "phases": [{"phase_id": "P1", "phase_index": 0, "tier_id": "T1", "name": "P",'
+            b' "scope": {"deep": [1, {"x": ' + number + b'}]}}]}')
+    response = client.post("/runs/start", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert "finite" in response.json()["detail"]
+    assert _run_count() == 0
+    assert client.get("/runs/nan-run").status_code == 404
+
+
+def test_non_finite_number_on_api_v1_uses_the_envelope(make_client):
+    client = make_client(raise_server_exceptions=False)
+    response = client.post("/api/v1/tenants", content=b'{"name": "t", "x": NaN}',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "1e400", "size 2e5"])
+def test_the_same_words_inside_strings_and_finite_exponents_pass(client, text):
+    body = _start_body("words-run")
+    # (PostgreSQL's JSONB writes 2.5e10 back as 25000000000: equal numbers, compared as such)
+    body["phases"][0]["scope"] = {"note": text, "n": 2.5e10, "m": 2E-5}
+    response = client.post("/runs/start", json=body)
+    assert response.status_code == 201
+    got = client.get("/runs/words-run").json()["phases"][0]["scope"]
+    assert got == {"note": text, "n": 2.5e10, "m": 2e-5}

@@ -8,6 +8,8 @@ so SQLite and PostgreSQL never disagree and nothing reaches a driver that would 
 from __future__ import annotations
 
 import itertools
+import json
+import math
 import re
 import time
 import uuid
@@ -26,6 +28,38 @@ _UNSTORABLE_JSON = re.compile(
     + rb"|" + _ESC + rb"[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     + rb"|(?<![\\]u[dD][89abAB][0-9a-fA-F]{2})" + _ESC + rb"[dD][c-fC-F][0-9a-fA-F]{2}"
 )
+
+# Python's JSON parser (the one FastAPI uses) takes NaN, Infinity and overflowing numbers such as 1e400,
+# none of which is JSON: stored, they would make documents no client (nor SQLite's json()) can read.
+_NON_FINITE_HINT = re.compile(rb"NaN|Infinity|[0-9][eE]")
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(_name: str) -> float:
+    raise _NonFinite
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite
+    return value
+
+
+def has_non_finite_number(body: bytes) -> bool:
+    """True when `body` is JSON holding NaN, +-Infinity or a number too large for a float."""
+    if not _NON_FINITE_HINT.search(body):
+        return False
+    try:
+        json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NonFinite:
+        return True
+    except (ValueError, RecursionError):  # not JSON (or not parseable): the endpoint's own error
+        return False
+    return False
 
 
 def _json_response(status: int, detail: str, envelope_code: str, path: str) -> tuple[dict, bytes]:
@@ -97,7 +131,8 @@ class RequestContextMiddleware:
 
 
 class RequestGuardMiddleware:
-    """413 for bodies over `max_bytes`; 422 for NUL or lone surrogates in path, query or JSON body."""
+    """413 for bodies over `max_bytes`; 422 for NUL or lone surrogates in path, query or JSON body, and
+    for non-finite numbers in a JSON body."""
 
     def __init__(self, app, max_bytes: int):
         self.app = app
@@ -142,6 +177,9 @@ class RequestGuardMiddleware:
         if _UNSTORABLE_JSON.search(body):
             return await self._reply(send, scope, 422, "Text may not contain NUL characters or unpaired "
                                      "surrogates", "VALIDATION_ERROR")
+        if has_non_finite_number(body):
+            return await self._reply(send, scope, 422, "Numbers must be finite: NaN, Infinity and numbers "
+                                     "beyond the float range are not JSON", "VALIDATION_ERROR")
         replayed = False
 
         async def replay():

@@ -11,16 +11,12 @@ from __future__ import annotations
 import orjson
 from sqlalchemy.exc import OperationalError
 
-from autopack.core.database import run_in_read_session
+from autopack.core.database import run_in_read_thread
 from autopack.core.errors import NotFound
-from autopack.runs import service
+from autopack.runs.document import read_run_document
 
 _PREFIX = "/runs/"
 _JSON = [(b"content-type", b"application/json")]
-
-
-def _render(session, run_id: str) -> bytes:  # noqa: ANN001
-    return orjson.dumps(service.serialize_run(session, run_id), option=orjson.OPT_NON_STR_KEYS)
 
 
 async def _reply(send, status: int, body: bytes, extra: list | None = None) -> None:  # noqa: ANN001
@@ -42,7 +38,7 @@ class RunReadFastPath:
             return await self.app(scope, receive, send)
         run_id = path[len(_PREFIX):]
         try:
-            body = await run_in_read_session(_render, run_id)
+            body = await run_in_read_thread(read_run_document, run_id)
         except NotFound as exc:
             return await _reply(send, 404, orjson.dumps({"detail": exc.detail}))
         except OperationalError:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
-from autopack.core.database import WriteSession, run_in_read_session
+from autopack.core.database import WriteSession, run_in_read_thread
 from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
 from autopack.issues.schemas import RecordIssueResponse
 from autopack.runs import results, service
+from autopack.runs.document import read_run_document
 from autopack.runs.result_schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
 from autopack.runs.schemas import (
     Label,
@@ -42,7 +43,8 @@ def start_run(request: RunStartRequest, session: WriteSession,
 @router.get("/runs/{run_id}", response_model=RunResponse)
 async def get_run(run_id: str):
     """A run with all tiers and phases (the executor polls this: one thread hop, Core queries)."""
-    return json_response(await run_in_read_session(service.serialize_run, run_id))
+    body = await run_in_read_thread(read_run_document, run_id)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse)

@@ -19,12 +19,12 @@ from autopack.runs.schemas import PhaseStatusUpdate, RunStartRequest
 from autopack.runs.states import PHASE_STATES, derive_run_state, derive_tier_state
 
 PHASE_COLUMNS = tuple(c.name for c in Phase.__table__.columns)
-_RESPONSE_PHASE_COLUMNS = (
+RESPONSE_PHASE_COLUMNS = (
     Phase.id, Phase.phase_id, Phase.run_id, Phase.tier_id, Phase.name, Phase.description,
     Phase.state, Phase.task_category, Phase.complexity, Phase.builder_mode, Phase.phase_index,
     Phase.scope, Phase.intention_refs,
 )
-_RESPONSE_PHASE_KEYS = tuple(c.key for c in _RESPONSE_PHASE_COLUMNS)
+_RESPONSE_PHASE_KEYS = tuple(c.key for c in RESPONSE_PHASE_COLUMNS)
 
 
 def record_event(session: Session, run_id: str, entity: str, from_state: str | None, to_state: str,
@@ -106,24 +106,24 @@ def _run_snapshot(run: Run, phase_states: list[str], tier_count: int) -> layout.
     )
 
 
-_RUN_COLUMNS = (
+RUN_COLUMNS = (
     Run.id, Run.state, Run.safety_profile, Run.run_scope, Run.created_at, Run.started_at,
     Run.completed_at, Run.tokens_used, Run.ci_runs_used, Run.minor_issues_count,
     Run.major_issues_count, Run.promotion_eligible_to_main, Run.debt_status, Run.failure_reason,
 )
-_TIER_COLUMNS = (
+TIER_COLUMNS = (
     Tier.id, Tier.tier_id, Tier.name, Tier.state, Tier.tier_index, Tier.cleanliness,
     Tier.minor_issues_count, Tier.major_issues_count,
 )
-_TIER_KEYS = tuple(c.key for c in _TIER_COLUMNS)
+_TIER_KEYS = tuple(c.key for c in TIER_COLUMNS)
 _JSON_KEYS = ("scope", "intention_refs")
-_RUN_SELECT = select(*_RUN_COLUMNS).where(Run.id == bindparam("run_id"))
-_TIER_SELECT = (select(*_TIER_COLUMNS).where(Tier.run_id == bindparam("run_id"))
+_RUN_SELECT = select(*RUN_COLUMNS).where(Run.id == bindparam("run_id"))
+_TIER_SELECT = (select(*TIER_COLUMNS).where(Tier.run_id == bindparam("run_id"))
                 .order_by(Tier.tier_index, Tier.id))
 # JSON columns come back as their JSON text and are embedded as-is (orjson.Fragment): no decode
 # and re-encode of every phase's scope on the executor's most frequent call.
 _PHASE_SELECT = (
-    select(*[cast(c, Text).label(c.key) if c.key in _JSON_KEYS else c for c in _RESPONSE_PHASE_COLUMNS])
+    select(*[cast(c, Text).label(c.key) if c.key in _JSON_KEYS else c for c in RESPONSE_PHASE_COLUMNS])
     .where(Phase.run_id == bindparam("run_id")).order_by(Phase.phase_index, Phase.id)
 )
 

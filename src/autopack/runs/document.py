@@ -1,0 +1,113 @@
+"""The RunResponse document of `GET /runs/{run_id}`, rendered as JSON bytes.
+
+The executor polls this endpoint more than any other. On SQLite the whole document is built by one
+SQL statement (SQLite's JSON functions): Python's sqlite3 module gives up and takes back the GIL on
+every row it steps through, so fetching 60 rows from a worker thread while the event loop runs costs
+far more in GIL hand-offs than the query itself; one row holding the finished JSON costs one.
+
+`service.serialize_run` stays the definition of the document (PostgreSQL uses it, and so does the
+201 answer of `POST /runs/start`); a test renders every run shape both ways and compares them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.types import JSON
+
+from autopack.core.database import (
+    drop_sqlite_read_connection,
+    is_sqlite,
+    session_scope,
+    sqlite_read_connection,
+)
+from autopack.core.errors import NotFound
+from autopack.db.base import UTCDateTime
+from autopack.runs import service
+
+
+def _sql_value(attribute, alias: str) -> str:  # noqa: ANN001 - an ORM column attribute
+    """SQL for one column's JSON value, matching what orjson makes of the ORM's Python value."""
+    column = attribute.expression
+    ref = f"{alias}.{column.name}"
+    if isinstance(column.type, UTCDateTime):
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; orjson writes aware datetimes as
+        # 'YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00' (no fraction when it is zero).
+        return (f"CASE WHEN {ref} IS NULL THEN NULL ELSE "
+                f"replace(replace({ref}, ' ', 'T'), '.000000', '') || '+00:00' END")
+    if isinstance(column.type, JSON):
+        return f"json({ref})"
+    return ref
+
+
+def _object(columns, alias: str) -> str:
+    pairs = ", ".join(f"'{c.key}', {_sql_value(c, alias)}" for c in columns)
+    return f"json_object({pairs})"
+
+
+def _array(subquery: str) -> str:
+    """A JSON array of the `doc` texts `subquery` yields, in its order."""
+    return f"'[' || coalesce((SELECT group_concat(doc, ',') FROM ({subquery})), '') || ']'"
+
+
+def _with_lists(obj: str, lists: str) -> str:
+    """`obj` (a JSON object text) with `lists` (`,"key":[...]` texts) added before its closing brace."""
+    return f"substr({obj}, 1, length({obj}) - 1) || {lists} || '}}'"
+
+
+def _sqlite_statement() -> str:
+    """One statement, one row: the finished document.
+
+    Objects come from json_object; lists are joined as text, so nothing is parsed twice (json() or
+    json_group_array over json_object results re-parse each piece). The phase objects are built once
+    (MATERIALIZED) and used for the tiers' lists and the flat list. Aggregates follow the ORDER BY of
+    their sub-query: SQLite never flattens an ordered sub-query into an aggregate.
+    """
+    phase = _object(service.RESPONSE_PHASE_COLUMNS, "ph")
+    tier = _object(service.TIER_COLUMNS, "t")
+    run = _object(service.RUN_COLUMNS, "r")
+    tier_phases = _array("SELECT doc FROM p WHERE p.tier_pk = t.id ORDER BY p.phase_index, p.id")
+    tier_doc = _with_lists("obj", """',"phases":' || phases""")
+    tiers = _array(f"SELECT {tier_doc} AS doc FROM tier_docs ORDER BY tier_index, id")
+    phases = _array("SELECT doc FROM p ORDER BY phase_index, id")
+    run_doc = _with_lists("run_obj", f"""',"tiers":' || {tiers} || ',"phases":' || {phases}""")
+    return (
+        "WITH p AS MATERIALIZED (SELECT ph.id AS id, ph.phase_index AS phase_index, "
+        f"ph.tier_id AS tier_pk, {phase} AS doc FROM phases AS ph WHERE ph.run_id = :run_id), "
+        f"tier_docs AS (SELECT t.id AS id, t.tier_index AS tier_index, {tier} AS obj, "
+        f"{tier_phases} AS phases FROM tiers AS t WHERE t.run_id = :run_id) "
+        f"SELECT {run_doc} FROM (SELECT {run} AS run_obj FROM runs AS r WHERE r.id = :run_id)"
+    )
+
+
+_SQLITE_DOCUMENT = _sqlite_statement()
+
+
+def run_document(session: Session, run_id: str) -> bytes:
+    """The run as JSON bytes, read in `session`; NotFound when there is no such run."""
+    if session.connection().dialect.name == "sqlite":
+        return _sqlite_document(session.connection().connection.driver_connection, run_id)
+    return orjson.dumps(service.serialize_run(session, run_id))
+
+
+def read_run_document(run_id: str) -> bytes:
+    """The run as JSON bytes, for a read thread: on SQLite one statement on the thread's own connection."""
+    if not is_sqlite():
+        with session_scope(writer=False) as session:
+            return run_document(session, run_id)
+    conn = sqlite_read_connection()
+    try:
+        return _sqlite_document(conn, run_id)
+    except sqlite3.Error as exc:
+        drop_sqlite_read_connection()
+        raise OperationalError("run document", {"run_id": run_id}, exc) from exc
+
+
+def _sqlite_document(conn: sqlite3.Connection, run_id: str) -> bytes:
+    row = conn.execute(_SQLITE_DOCUMENT, {"run_id": run_id}).fetchone()
+    if row is None:
+        raise NotFound(f"Run {run_id} not found")
+    return row[0].encode()
