@@ -126,3 +126,33 @@ def test_a_sqlite_error_is_503_and_the_next_read_reconnects(client, started_run,
     assert first.headers["retry-after"] == "1"
     assert client.get(f"/runs/{started_run}").status_code == 200
     assert calls[0] is not calls[1]  # the connection that failed was thrown away
+
+
+def test_an_old_sqlite_library_takes_the_python_serializer(client, started_run, monkeypatch):
+    expected = client.get(f"/runs/{started_run}").json()
+    monkeypatch.setattr(document, "SQLITE_RENDERS", False)
+    monkeypatch.setattr(document, "_sqlite_document", None)  # would fail if it were called
+    assert client.get(f"/runs/{started_run}").json() == expected
+    assert json.loads(document.read_run_document(started_run)) == expected
+
+
+@pytest.mark.skipif(os.environ.get("AUTOPACK_TEST_DB", "sqlite") != "postgresql", reason="PostgreSQL read path")
+def test_postgresql_reads_the_run_tiers_and_phases_in_one_snapshot(client, started_run, monkeypatch):
+    from autopack.db.models import Phase
+
+    real = service._raw_rows
+    done = []
+
+    def write_between_queries(conn, stmt, params):
+        if not done:  # after the run row was read: another connection changes every phase
+            done.append(True)
+            with session_scope() as other:
+                other.execute(update(Phase).where(Phase.run_id == started_run).values(name="changed"))
+        return real(conn, stmt, params)
+
+    monkeypatch.setattr(service, "_raw_rows", write_between_queries)
+    doc = json.loads(document.read_run_document(started_run))
+    assert done
+    assert {p["name"] for p in doc["phases"]} != {"changed"}  # the snapshot of the first query
+    monkeypatch.setattr(service, "_raw_rows", real)
+    assert {p["name"] for p in json.loads(document.read_run_document(started_run))["phases"]} == {"changed"}

@@ -84,19 +84,25 @@ def _sqlite_statement() -> str:
 
 
 _SQLITE_DOCUMENT = _sqlite_statement()
+# JSON functions are built in from SQLite 3.38 (MATERIALIZED needs 3.35); older libraries take the
+# Python serializer.
+SQLITE_RENDERS = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
 def run_document(session: Session, run_id: str) -> bytes:
     """The run as JSON bytes, read in `session`; NotFound when there is no such run."""
-    if session.connection().dialect.name == "sqlite":
+    if SQLITE_RENDERS and session.connection().dialect.name == "sqlite":
         return _sqlite_document(session.connection().connection.driver_connection, run_id)
     return orjson.dumps(service.serialize_run(session, run_id))
 
 
 def read_run_document(run_id: str) -> bytes:
     """The run as JSON bytes, for a read thread: on SQLite one statement on the thread's own connection."""
-    if not is_sqlite():
+    if not (SQLITE_RENDERS and is_sqlite()):
         with session_scope(writer=False) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # three queries, one snapshot (READ COMMITTED would give each query its own)
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             return run_document(session, run_id)
     conn = sqlite_read_connection()
     try:
