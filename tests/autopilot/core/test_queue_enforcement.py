@@ -80,3 +80,22 @@ def test_kill_switch_off_lets_the_action_through(client, acme):
     assert off.status_code == 200
     response = client.post(acme.url("/actions"), headers=acme.operator, json=OVER_LIMIT)
     assert response.status_code == 201 and response.json()["data"]["enforcement"]["outcome"] == "allowed"
+
+
+def test_cooldown_lets_an_advisory_action_through_with_its_end(client, acme):
+    from datetime import datetime, timedelta
+
+    from tests.autopilot.enforcement.helpers import applied_action, now
+
+    applied_action(acme.id, now() - timedelta(hours=1), entity_id="123456789")
+    response = client.post(acme.url("/actions"), headers=acme.operator, json=proposal())
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    ends = datetime.fromisoformat(data["cooldown_ends_at"])
+    assert abs((ends - (now() + timedelta(hours=3))).total_seconds()) < 60
+    warning = next(w for w in data["warnings"] if w.startswith("Action queued but cooldown period active."))
+    assert "3 hours remaining" in warning or "2.99 hours remaining" in warning
+    assert data["action"]["warnings"] == data["warnings"]
+    # no cooldown, no key
+    later = client.post(acme.url("/actions"), headers=acme.operator, json=proposal(entity_id="other"))
+    assert "cooldown_ends_at" not in later.json()["data"]

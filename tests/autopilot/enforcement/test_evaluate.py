@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -115,6 +115,8 @@ def test_frequency_counts_applied_changes_today_only():
     applied_action(tenant.id, midnight + timedelta(seconds=4), action_type="budget_decrease")
     hit = evaluate(tenant.id, proposal(520.0)).violations
     assert [(v["rule_id"], v["actual"], v["threshold"]) for v in hit] == [("max_budget_changes_per_day", 2.0, 2.0)]
+    assert hit[0]["details"] == {"changes_today": 2, "max_allowed": 2,
+                                 "resets_at": (midnight + timedelta(days=1)).isoformat()}
 
 
 def test_cooldown_since_last_applied_change():
@@ -123,6 +125,8 @@ def test_cooldown_since_last_applied_change():
     hit = evaluate(tenant.id, proposal(520.0)).violations
     assert [(v["rule_id"], v["mode"]) for v in hit] == [("min_hours_between_changes", "advisory")]
     assert 0.99 <= hit[0]["actual"] <= 1.01
+    ends = datetime.fromisoformat(hit[0]["details"]["cooldown_ends_at"])
+    assert abs((ends - (now() + timedelta(hours=3))).total_seconds()) < 60  # last change + 4 h default
     settings(tenant.id, min_hours_between_changes=1)
     assert evaluate(tenant.id, proposal(520.0)).violations == []
 

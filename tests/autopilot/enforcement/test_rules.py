@@ -118,3 +118,22 @@ def test_rules_are_pure():
     context = ctx(new_budget=900.0, current_budget=800.0, tenant_total_after=1200.0)
     first = run_rules(build_rules(settings, "budget_increase"), context, "soft_block")
     assert run_rules(build_rules(settings, "budget_increase"), context, "soft_block") == first
+
+
+def test_frequency_violations_carry_the_edge_case_details():
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 3, 4, 22, 30, tzinfo=UTC)
+    rules = build_rules(SettingsSnapshot(max_budget_changes_per_day=5, min_hours_between_changes=4), "budget_decrease")
+    decision = run_rules(rules, ctx(action_type="budget_decrease", new_budget=100.0, budget_changes_today=5,
+                                    hours_since_last_budget_change=1.5, evaluated_at=at), "advisory")
+    cap, cooldown = (v.as_dict() for v in decision.violations)
+    assert cap["details"] == {"changes_today": 5, "max_allowed": 5, "resets_at": "2026-03-05T00:00:00+00:00"}
+    assert cooldown["details"] == {"hours_since_last_change": 1.5, "hours_remaining": 2.5,
+                                   "cooldown_ends_at": "2026-03-05T01:00:00+00:00"}
+    custom = CUSTOM_RULE_TYPES["frequency_cap_exceeded"]("r-freq", 3.0, "advisory")
+    hit = custom.evaluate(ctx(changes_today=4, evaluated_at=at)).violation.as_dict()
+    assert hit["details"] == {"changes_today": 4, "max_allowed": 3, "resets_at": "2026-03-05T00:00:00+00:00"}
+    # other violations keep the contract's shape: no details key
+    budget = CUSTOM_RULE_TYPES["budget_exceeded"]("r-b", 10.0, "advisory")
+    assert "details" not in budget.evaluate(ctx(new_budget=20.0)).violation.as_dict()

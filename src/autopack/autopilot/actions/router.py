@@ -43,9 +43,12 @@ def queue_action(body: QueueActionRequest, ctx: OperatorWrite, session: WriteSes
     if outcome.error is not None:  # answered without raising: the enforcement audit row is committed
         err = outcome.error
         return envelope(err.status_code, err.code, err.message, err.details)
-    return ok({"action": service.action_view(outcome.action), "auto_approved": outcome.decision.auto_approved,
-               "requires_approval": not outcome.decision.auto_approved, "reason": outcome.decision.reason,
-               "warnings": outcome.warnings, "enforcement": outcome.enforcement}, 201)
+    body = {"action": service.action_view(outcome.action), "auto_approved": outcome.decision.auto_approved,
+            "requires_approval": not outcome.decision.auto_approved, "reason": outcome.decision.reason,
+            "warnings": outcome.warnings, "enforcement": outcome.enforcement}
+    if outcome.cooldown_ends_at is not None:
+        body["cooldown_ends_at"] = outcome.cooldown_ends_at
+    return ok(body, 201)
 
 
 @router.post("/actions/approve-all")

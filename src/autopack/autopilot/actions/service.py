@@ -79,7 +79,19 @@ class QueueOutcome:
     decision: ApprovalDecision | None = None
     warnings: list[str] = field(default_factory=list)
     enforcement: dict[str, Any] = field(default_factory=dict)
+    cooldown_ends_at: str | None = None  # a min_hours_between_changes violation let through (advisory)
     error: EnvelopeError | None = None  # answered after commit: the intervention audit row must persist
+
+
+def _cooldown(violations: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """(cooldown_ends_at, warning) when a cooldown violation was let through (edge case #8)."""
+    for violation in violations:
+        details = violation.get("details") or {}
+        if details.get("cooldown_ends_at"):
+            return details["cooldown_ends_at"], (
+                f"Action queued but cooldown period active. {details['hours_remaining']:g} hours remaining "
+                f"(until {details['cooldown_ends_at']}).")
+    return None, None
 
 
 def _increase_limit(session: Session, tenant_id: int) -> float | None:
@@ -112,6 +124,9 @@ def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, act
     if error is not None:
         return QueueOutcome(error=error)
     decision = decide(PolicyContext(proposal, settings, _increase_limit(session, tenant_id)))
+    cooldown_ends_at, cooldown_warning = _cooldown(result.violations)
+    if cooldown_warning:
+        result.warnings.append(cooldown_warning)
     now = utcnow()
     action = AutopilotAction(
         tenant_id=tenant_id, date=now.date(), action_type=proposal.action_type,
@@ -131,7 +146,7 @@ def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, act
                      target_type="autopilot_action", target_id=action.id,
                      details={"auto": True, "level": settings.level, "requested_by": actor})
     return QueueOutcome(action=action, decision=decision, warnings=list(result.warnings),
-                        enforcement={"outcome": result.outcome, "confirmed": result.confirmed,
+                        cooldown_ends_at=cooldown_ends_at, enforcement={"outcome": result.outcome, "confirmed": result.confirmed,
                                      "violations": result.violations, "audit_log_id": result.audit_log_id})
 
 

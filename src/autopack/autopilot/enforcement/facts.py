@@ -93,4 +93,4 @@ def build_context(session: Session, tenant_id: int, proposal: ActionProposal, me
         new_budget=proposal.new_budget, current_budget=proposal.current_budget,
         change_percent=proposal.change_percent, roas=roas, cpa=cpa, metrics_source=source,
         tenant_total_after=total, budget_changes_today=budget_today, changes_today=all_today,
-        hours_since_last_budget_change=hours)
+        hours_since_last_budget_change=hours, evaluated_at=now)

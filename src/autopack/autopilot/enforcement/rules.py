@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 SCALING_TYPES = frozenset({"budget_increase", "bid_increase", "enable_campaign", "enable_adset",
@@ -26,6 +27,7 @@ class EnforcementContext:
     budget_changes_today: int = 0  # applied budget changes to the entity since 00:00 UTC
     changes_today: int = 0  # applied changes of any type to the entity since 00:00 UTC
     hours_since_last_budget_change: float | None = None
+    evaluated_at: datetime | None = None  # "now" of the evaluation (UTC): resets and cooldown ends
 
     @property
     def is_increase(self) -> bool:
@@ -46,12 +48,16 @@ class Violation:
     message: str
     threshold: float | None
     actual: float | None
+    details: tuple[tuple[str, Any], ...] = ()  # extra facts (frequency caps: counts, resets, cooldown end)
 
     def as_dict(self) -> dict[str, Any]:
-        """The API shape: the contract's `type` plus `violation_type`, `mode` and `rule_id`."""
-        return {"type": self.violation_type, "violation_type": self.violation_type, "rule_id": self.rule_id,
-                "mode": self.mode, "message": self.message, "threshold": self.threshold,
-                "actual": self.actual}
+        """The API shape: the contract's `type` plus `violation_type`, `mode` and `rule_id` (and `details`)."""
+        out = {"type": self.violation_type, "violation_type": self.violation_type, "rule_id": self.rule_id,
+               "mode": self.mode, "message": self.message, "threshold": self.threshold,
+               "actual": self.actual}
+        if self.details:
+            out["details"] = dict(self.details)
+        return out
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,23 @@ class RuleDecision:
     rule_id: str
     violation: Violation | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _next_midnight(context: EnforcementContext) -> str | None:
+    if context.evaluated_at is None:
+        return None
+    today = context.evaluated_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return _iso(today + timedelta(days=1))
+
+
+def _cap_details(count: int, threshold: float, context: EnforcementContext) -> tuple[tuple[str, Any], ...]:
+    """The edge-case doc's FREQUENCY_CAP_EXCEEDED details: {changes_today, max_allowed, resets_at}."""
+    return (("changes_today", count), ("max_allowed", int(threshold) if threshold == int(threshold) else threshold),
+            ("resets_at", _next_midnight(context)))
 
 
 def _money(value: float) -> str:
@@ -86,9 +109,11 @@ class Rule:
         """Pure: the same context always gives the same decision."""
         raise NotImplementedError
 
-    def _violate(self, message: str, actual: float | None) -> RuleDecision:
+    def _violate(self, message: str, actual: float | None,
+                 details: tuple[tuple[str, Any], ...] = ()) -> RuleDecision:
         return RuleDecision(self.rule_id, Violation(self.rule_id, self.violation_type, self.mode,
-                                                    self.description or message, self.threshold, actual))
+                                                    self.description or message, self.threshold, actual,
+                                                    details))
 
     def _pass(self, *warnings: str) -> RuleDecision:
         return RuleDecision(self.rule_id, None, tuple(warnings))
@@ -189,7 +214,8 @@ class FrequencyCapExceeded(Rule):
     def evaluate(self, context: EnforcementContext) -> RuleDecision:
         if context.changes_today >= self.threshold:
             return self._violate(f"Entity {context.entity_id} has reached {context.changes_today} changes "
-                                 f"today (limit {_num(self.threshold)})", float(context.changes_today))
+                                 f"today (limit {_num(self.threshold)})", float(context.changes_today),
+                                 _cap_details(context.changes_today, self.threshold, context))
         return self._pass()
 
 
@@ -205,7 +231,7 @@ class MaxBudgetChangesPerDay(Rule):
         count = context.budget_changes_today
         if count >= self.threshold:
             return self._violate(f"Maximum budget changes ({_num(self.threshold)}) reached for today",
-                                 float(count))
+                                 float(count), _cap_details(count, self.threshold, context))
         return self._pass()
 
 
@@ -220,8 +246,13 @@ class MinHoursBetweenChanges(Rule):
             return self._pass()
         hours = context.hours_since_last_budget_change
         if hours is not None and hours < self.threshold:
+            ends = (None if context.evaluated_at is None
+                    else _iso(context.evaluated_at + timedelta(hours=self.threshold - hours)))
             return self._violate(f"Last budget change for entity {context.entity_id} was {hours:.2f}h ago; "
-                                 f"minimum gap is {_num(self.threshold)}h", round(hours, 2))
+                                 f"minimum gap is {_num(self.threshold)}h", round(hours, 2),
+                                 (("hours_since_last_change", round(hours, 2)),
+                                  ("hours_remaining", round(self.threshold - hours, 2)),
+                                  ("cooldown_ends_at", ends)))
         return self._pass()
 
 
