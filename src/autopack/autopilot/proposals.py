@@ -42,7 +42,8 @@ def _check_numbers(value: Any, path: str = "action_json") -> None:
             _check_numbers(item, f"{path}[{i}]")
 
 
-def _number(data: dict[str, Any], *keys: str) -> float | None:
+def first_number(data: dict[str, Any], *keys: str) -> float | None:
+    """The first of `keys` in `data` holding a real number (booleans are not numbers), as a float."""
     for key in keys:
         value = data.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -79,12 +80,12 @@ class ActionProposal(BaseModel):
     @property
     def current_budget(self) -> float | None:
         """The budget before the change (before_value.daily_budget / budget)."""
-        return _number(self.before_value or {}, "daily_budget", "budget")
+        return first_number(self.before_value or {}, "daily_budget", "budget")
 
     @property
     def new_budget(self) -> float | None:
         """The proposed daily budget: `new_budget` (contract) or `amount` (reference), or derived."""
-        value = _number(self.action_json, "new_budget", "amount", "budget")
+        value = first_number(self.action_json, "new_budget", "amount", "budget")
         if value is None and self.change_percent is not None and self.current_budget is not None:
             value = round(self.current_budget * (1 + self.change_percent / 100), 2)
         return value
@@ -92,9 +93,9 @@ class ActionProposal(BaseModel):
     @property
     def change_percent(self) -> float | None:
         """The proposed change in percent: `change_percent` (contract) or `percentage` (reference)."""
-        value = _number(self.action_json, "change_percent", "percentage")
+        value = first_number(self.action_json, "change_percent", "percentage")
         if value is None:
-            new = _number(self.action_json, "new_budget", "amount", "budget")
+            new = first_number(self.action_json, "new_budget", "amount", "budget")
             if new is not None and self.current_budget:
                 value = round((new - self.current_budget) / self.current_budget * 100, 4)
         return value

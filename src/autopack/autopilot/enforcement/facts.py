@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.enforcement.rules import EnforcementContext
-from autopack.autopilot.proposals import ActionProposal
+from autopack.autopilot.proposals import ActionProposal, first_number
 from autopack.db.base import UTCDateTime
 from autopack.db.models.autopilot import AutopilotAction
 from autopack.db.models.campaigns import CampaignMetricsDaily, SandboxCampaign
 
 BUDGET_TYPES = ("budget_increase", "budget_decrease", "set_budget")
-
-
-def _metric(metrics: dict[str, Any] | None, key: str) -> float | None:
-    value = (metrics or {}).get(key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
 
 
 def lookback_metrics(session: Session, tenant_id: int, entity_id: str, days: int,
@@ -77,7 +69,7 @@ def frequency(session: Session, tenant_id: int, proposal: ActionProposal,
 def build_context(session: Session, tenant_id: int, proposal: ActionProposal, metrics: dict | None,
                   facts: frozenset[str], lookback_days: int, now: datetime) -> EnforcementContext:
     """Gather only the facts the rules declared they need, then freeze them into a context."""
-    roas, cpa = _metric(metrics, "roas"), _metric(metrics, "cpa")
+    roas, cpa = first_number(metrics or {}, "roas"), first_number(metrics or {}, "cpa")
     source = "request" if roas is not None or cpa is not None else "none"
     if "metrics" in facts and (roas is None or cpa is None):
         stored_roas, stored_cpa = lookback_metrics(session, tenant_id, proposal.entity_id, lookback_days, now)

@@ -19,7 +19,7 @@ from autopack.autopilot.actions.service import get_autopilot_settings
 from autopack.autopilot.enforcement.service import evaluate
 from autopack.autopilot.execution.adapters.base import EntityRef, PlannedChange, PlatformAdapter
 from autopack.autopilot.execution.credentials import CredentialsError, platform_config
-from autopack.autopilot.proposals import PLATFORMS, ActionProposal
+from autopack.autopilot.proposals import PLATFORMS, ActionProposal, first_number
 from autopack.core.settings import get_settings
 from autopack.db.models import AutopilotAction
 
@@ -121,14 +121,6 @@ def revalidate(session: Session, action: AutopilotAction) -> Verdict:
     return Verdict("proceed", warnings=list(result.warnings))
 
 
-def _number(data: dict[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
-
-
 def entity_of(action: AutopilotAction) -> EntityRef:
     """The platform object the action changes (before_value seeds unknown sandbox entities)."""
     return EntityRef(action.platform, action.entity_type, action.entity_id, action.entity_name, action.before_value)
@@ -142,17 +134,17 @@ def plan_change(action: AutopilotAction, state: dict[str, Any]) -> PlannedChange
     if kind.startswith("enable_"):
         return PlannedChange(entity, kind, "status", "active")
     if kind in ("budget_increase", "budget_decrease", "set_budget"):
-        target_field, explicit = "daily_budget", _number(data, "new_budget", "amount", "budget")
-        base = _number(action.before_value or {}, "daily_budget", "budget")
+        target_field, explicit = "daily_budget", first_number(data, "new_budget", "amount", "budget")
+        base = first_number(action.before_value or {}, "daily_budget", "budget")
     elif kind in ("bid_increase", "bid_decrease"):
-        target_field, explicit = "bid", _number(data, "new_bid", "bid", "amount")
-        base = _number(action.before_value or {}, "bid", "bid_amount")
+        target_field, explicit = "bid", first_number(data, "new_bid", "bid", "amount")
+        base = first_number(action.before_value or {}, "bid", "bid_amount")
     else:
         raise PlanError(f"Unsupported action type: {kind}")
     target = explicit
     if target is None:
-        pct = _number(data, "change_percent", "percentage")
-        base = base if base is not None else _number(state, target_field)
+        pct = first_number(data, "change_percent", "percentage")
+        base = base if base is not None else first_number(state, target_field)
         if pct is None or base is None:
             raise PlanError(f"Cannot compute the new {target_field}: give new_budget or change_percent")
         pct = -abs(pct) if kind.endswith("_decrease") else pct

@@ -13,19 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.execution.adapters.base import ApplyResult, EntityRef, PlannedChange, PlatformError
+from autopack.autopilot.proposals import first_number
 from autopack.db.base import utcnow
 from autopack.db.models.campaigns import SandboxCampaign
 
 _STATUS_WORDS = {"active": "active", "enabled": "active", "enable": "active", "paused": "paused",
                  "pause": "paused", "disabled": "paused", "disable": "paused"}
-
-
-def _number(data: dict[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
 
 
 def state_of(row: SandboxCampaign) -> dict[str, Any]:
@@ -50,9 +43,9 @@ class SandboxAdapter:
 
     def _create(self, entity: EntityRef) -> SandboxCampaign:
         seed = entity.seed or {}
-        budget = _number(seed, "daily_budget", "budget")
+        budget = first_number(seed, "daily_budget", "budget")
         status = _STATUS_WORDS.get(str(seed.get("status", "")).strip().lower())
-        bid = _number(seed, "bid", "bid_amount")
+        bid = first_number(seed, "bid", "bid_amount")
         if budget is None and status is None and bid is None:
             raise PlatformError("client", f"Unknown sandbox {entity.entity_type} {entity.entity_id}: "
                                           "before_value has no daily_budget, status or bid to create it from")
