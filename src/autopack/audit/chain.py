@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -12,6 +13,7 @@ from uuid import UUID
 from autopack.core.canonical import canonical_numbers
 
 GENESIS_HASH = "0" * 64
+SEAL_PURPOSE = "audit-ledger-head-seal"
 GLOBAL_CHAIN = "global"
 ENCODING_VERSION = 1
 
@@ -94,3 +96,20 @@ def canonical_bytes(*, chain: str, seq: int, prev_hash: str, occurred_at: dateti
 def link_hash(**fields: Any) -> str:
     """SHA-256 (hex) of the canonical encoding of one event in one chain."""
     return hashlib.sha256(canonical_bytes(**fields)).hexdigest()
+
+
+def head_seal(chain: str, seq: int, digest: str) -> str:
+    """HMAC-SHA256 (hex) of a chain head under a key derived from the server secret.
+
+    The hash chain shows any edit that is not carried through to the head; the seal makes carrying
+    it through (rewriting the rest of the chain and the head) need the server secret too.
+    """
+    from autopack.core.secrets import derive_key
+
+    message = f"{ENCODING_VERSION}|{chain}|{seq}|{digest}".encode()
+    return hmac.new(derive_key(SEAL_PURPOSE), message, hashlib.sha256).hexdigest()
+
+
+def seal_matches(chain: str, seq: int, digest: str, seal: str | None) -> bool:
+    """Constant-time check of a head's seal (a missing seal never matches)."""
+    return seal is not None and hmac.compare_digest(head_seal(chain, seq, digest), seal)

@@ -20,3 +20,20 @@ def verify(
     typer.echo(report.model_dump_json(indent=2))
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@app.command("reseal")
+def reseal() -> None:
+    """Re-seal the chain heads under the current server secret (after changing AUTOPACK_SECRET_KEY).
+
+    Checks every chain's links first and changes nothing (exit 1) when one is broken.
+    """
+    from autopack.audit.service import reseal_heads
+    from autopack.core.database import session_scope
+
+    with session_scope() as session:
+        report = reseal_heads(session, actor="cli:audit-reseal")
+    typer.echo(report.model_dump_json(indent=2))
+    if not report.ok:
+        raise typer.Exit(code=1)
+    typer.echo("chain heads re-sealed")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-BreakReason = Literal["hash_mismatch", "prev_hash_mismatch", "sequence_gap", "head_mismatch"]
+BreakReason = Literal["hash_mismatch", "prev_hash_mismatch", "sequence_gap", "head_mismatch", "head_seal_mismatch"]
 
 
 class ChainBreak(BaseModel):

@@ -9,7 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from autopack.audit.chain import GENESIS_HASH, GLOBAL_CHAIN, link_hash, normalize_details, tenant_chain
+from autopack.audit.chain import (
+    GENESIS_HASH,
+    GLOBAL_CHAIN,
+    head_seal,
+    link_hash,
+    normalize_details,
+    tenant_chain,
+)
 from autopack.audit.schemas import AuditEventOut, AuditEventPage, VerifyReport
 from autopack.audit.verify import verify_chains
 from autopack.db.base import utcnow
@@ -68,7 +75,7 @@ def _extend(head: AuditChainHead, chain: str, fields: dict[str, Any]) -> tuple[i
     """The next link of `chain` for `fields`; moves the head to it."""
     seq, prev_hash = head.last_seq + 1, head.last_hash
     digest = link_hash(chain=chain, seq=seq, prev_hash=prev_hash, **fields)
-    head.last_seq, head.last_hash = seq, digest
+    head.last_seq, head.last_hash, head.seal = seq, digest, head_seal(chain, seq, digest)
     return seq, prev_hash, digest
 
 
@@ -105,6 +112,26 @@ def append_event(session: Session, *, action: str, actor: str, tenant_id: str | 
 def verify_ledger(session: Session, tenant_id: str | int | None = None) -> VerifyReport:
     """Re-check the global chain and every tenant chain (or one tenant's) and report the first break."""
     return verify_chains(session, None if tenant_id is None else str(tenant_id))
+
+
+def reseal_heads(session: Session, actor: str) -> VerifyReport:
+    """Re-seal every chain head under the current server secret, if every chain's links are intact.
+
+    For after a change of AUTOPACK_SECRET_KEY (every seal then fails). Checks the links first (seals
+    ignored) and changes nothing when a chain is broken; the re-seal itself is recorded in the ledger.
+    """
+    _require_writer(session)
+    report = verify_chains(session, check_seals=False)
+    if not report.ok:
+        return report
+    global_head = _lock_head(session, GLOBAL_CHAIN)  # the global head first, as every appender does
+    heads = session.scalars(select(AuditChainHead).where(AuditChainHead.chain_key != GLOBAL_CHAIN)
+                            .order_by(AuditChainHead.chain_key).with_for_update()).all()
+    for head in [global_head, *heads]:
+        head.seal = head_seal(head.chain_key, head.last_seq, head.last_hash)
+    append_event(session, action="audit.heads_resealed", actor=actor,
+                 details={"chains": len(heads) + 1, "events_checked": report.events_checked})
+    return report
 
 
 def list_events(session: Session, *, tenant_id: str | int | None = None, action: str | None = None,

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autopack.audit.chain import GENESIS_HASH, GLOBAL_CHAIN, link_hash, tenant_chain
+from autopack.audit.chain import GENESIS_HASH, GLOBAL_CHAIN, link_hash, seal_matches, tenant_chain
 from autopack.audit.schemas import BreakReason, ChainBreak, VerifyReport
 from autopack.db.models.audit import AuditChainHead, AuditEvent
 
-Head = tuple[int, str]  # (last_seq, last_hash)
+Head = tuple[int, str, str | None]  # (last_seq, last_hash, seal)
 _STREAM = {"yield_per": 1000}
 _PAYLOAD = (AuditEvent.id, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.action,
             AuditEvent.tenant_id, AuditEvent.target_type, AuditEvent.target_id, AuditEvent.details)
@@ -22,9 +22,11 @@ _PAYLOAD = (AuditEvent.id, AuditEvent.occurred_at, AuditEvent.actor, AuditEvent.
 class ChainWalker:
     """Checks one chain's links in seq order, then compares the end of the chain with its head row."""
 
-    def __init__(self, chain: str, head: Head | None):
+    def __init__(self, chain: str, head: Head | None, check_seal: bool = True):
         self.chain = chain
-        self.head_seq, self.head_hash = head or (0, GENESIS_HASH)
+        self.check_seal = check_seal
+        self.head_seq, self.head_hash, self.head_seal = head or (0, GENESIS_HASH, None)
+        self.has_head = head is not None
         self.expected_seq = 1
         self.prev_hash = GENESIS_HASH
         self.last_event_id: int | None = None
@@ -70,6 +72,10 @@ class ChainWalker:
             head = reread_head()  # a concurrent append moves the head too; a forged row does not
             if head is None or head[0] < self.beyond[0]:
                 self._break(self.beyond[0], self.beyond[1], "head_mismatch")
+        if (self.broken is None and self.has_head and self.check_seal
+                and not seal_matches(self.chain, self.head_seq, self.head_hash, self.head_seal)):
+            # links and head agree, but not with the key: rewritten without the server secret
+            self._break(self.head_seq, self.last_event_id, "head_seal_mismatch")
         return self.broken
 
 
@@ -80,18 +86,19 @@ def _fields(row: Any) -> dict[str, Any]:
 
 
 def _heads(session: Session, keys: list[str] | None = None) -> dict[str, Head]:
-    stmt = select(AuditChainHead.chain_key, AuditChainHead.last_seq, AuditChainHead.last_hash)
+    stmt = select(AuditChainHead.chain_key, AuditChainHead.last_seq, AuditChainHead.last_hash,
+                  AuditChainHead.seal)
     if keys is not None:
         stmt = stmt.where(AuditChainHead.chain_key.in_(keys))
-    return {key: (seq, digest) for key, seq, digest in session.execute(stmt)}
+    return {key: (seq, digest, seal) for key, seq, digest, seal in session.execute(stmt)}
 
 
 def _rereader(session: Session, chain: str) -> Callable[[], Head | None]:
     return lambda: _heads(session, [chain]).get(chain)
 
 
-def _walk_global(session: Session, head: Head | None) -> ChainWalker:
-    walker = ChainWalker(GLOBAL_CHAIN, head)
+def _walk_global(session: Session, head: Head | None, check_seals: bool) -> ChainWalker:
+    walker = ChainWalker(GLOBAL_CHAIN, head, check_seals)
     stmt = select(*_PAYLOAD, AuditEvent.global_seq, AuditEvent.global_prev_hash, AuditEvent.global_hash)
     result = session.execute(stmt.order_by(AuditEvent.global_seq), execution_options=_STREAM)
     try:
@@ -105,7 +112,8 @@ def _walk_global(session: Session, head: Head | None) -> ChainWalker:
     return walker
 
 
-def _walk_tenants(session: Session, heads: dict[str, Head], tenant_id: str | None) -> list[ChainWalker]:
+def _walk_tenants(session: Session, heads: dict[str, Head], tenant_id: str | None,
+                  check_seals: bool) -> list[ChainWalker]:
     """Walk tenant chains in one ordered stream; the list ends at the first broken chain."""
     stmt = select(*_PAYLOAD, AuditEvent.tenant_seq, AuditEvent.tenant_prev_hash, AuditEvent.tenant_hash)
     stmt = stmt.where(AuditEvent.tenant_id.is_not(None) if tenant_id is None
@@ -118,7 +126,7 @@ def _walk_tenants(session: Session, heads: dict[str, Head], tenant_id: str | Non
         for tid, group in groupby(result, key=lambda row: row.tenant_id):
             chain = tenant_chain(tid)
             pending.discard(chain)
-            walker = ChainWalker(chain, heads.get(chain))
+            walker = ChainWalker(chain, heads.get(chain), check_seals)
             for row in group:
                 walker.feed(row.id, row.tenant_seq, row.tenant_prev_hash, row.tenant_hash, _fields(row))
             walkers.append(walker)
@@ -127,22 +135,25 @@ def _walk_tenants(session: Session, heads: dict[str, Head], tenant_id: str | Non
     finally:
         result.close()
     for chain in sorted(pending):  # a head whose rows are all gone
-        walker = ChainWalker(chain, heads[chain])
+        walker = ChainWalker(chain, heads[chain], check_seals)
         walkers.append(walker)
         if walker.finish(_rereader(session, chain)) is not None:
             break
     return walkers
 
 
-def verify_chains(session: Session, tenant_id: str | None = None) -> VerifyReport:
-    """Verify the global chain and every tenant chain, or only `tenant_id`'s; stop at the first break."""
+def verify_chains(session: Session, tenant_id: str | None = None, *, check_seals: bool = True) -> VerifyReport:
+    """Verify the global chain and every tenant chain, or only `tenant_id`'s; stop at the first break.
+
+    `check_seals=False` checks the links only (before re-sealing the heads under a new server secret).
+    """
     # Heads are read before the rows: every link a head covers is committed by then (READ COMMITTED).
     heads = _heads(session, None if tenant_id is None else [tenant_chain(tenant_id)])
     walkers: list[ChainWalker] = []
     if tenant_id is None:
-        walkers.append(_walk_global(session, heads.get(GLOBAL_CHAIN)))
+        walkers.append(_walk_global(session, heads.get(GLOBAL_CHAIN), check_seals))
     if not any(w.broken for w in walkers):
-        walkers.extend(_walk_tenants(session, heads, tenant_id))
+        walkers.extend(_walk_tenants(session, heads, tenant_id, check_seals))
     first_break = next((w.broken for w in walkers if w.broken is not None), None)
     # Every event is in the global chain, so it alone counts distinct events when it was checked.
     events = walkers[0].checked if tenant_id is None else sum(w.checked for w in walkers)

@@ -62,4 +62,7 @@ class AuditChainHead(Base):
     chain_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # HMAC of (chain, last_seq, last_hash) under a key derived from the server secret: whoever can
+    # only write to the database cannot re-seal a rewritten chain.
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
