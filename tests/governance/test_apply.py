@@ -134,7 +134,7 @@ def test_patch_creating_a_symlink_is_refused(gov_client, repo, outside):
 
 @pytest.mark.parametrize("patch", [
     "this is not a diff\n",
-    "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1,3 +1,3 @@\n-alpha\n+ALPHA\n",
+    "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1,3 +1,3 @@\n",  # a hunk with no lines
     "",
 ])
 def test_malformed_diffs_are_refused(gov_client, repo, patch):

@@ -74,12 +74,20 @@ def scratch_dir(root: Path) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+REPAIRED_NAME = "patch-repaired.diff"
+
+
 def write_candidates(plan: PatchPlan, scratch: Path) -> list[Path]:
-    """The patch as sent, then (when it has CRLF line ends) normalised to LF, as the reference did."""
-    texts = [plan.text] + ([plan.lf_text()] if plan.has_crlf else [])
+    """The patch as sent, then (when it has CRLF line ends) normalised to LF, as the reference did,
+    then (when it differs) the LLM-output repair of it."""
+    texts = [("patch-0.diff", plan.text)]
+    if plan.has_crlf:
+        texts.append(("patch-1.diff", plan.lf_text()))
+    if plan.repaired is not None:
+        texts.append((REPAIRED_NAME, plan.repaired))
     files = []
-    for number, text in enumerate(texts):
-        path = scratch / f"patch-{number}.diff"
+    for name, text in texts:
+        path = scratch / name
         path.write_bytes(text.encode("utf-8"))
         files.append(path)
     return files
@@ -160,5 +168,6 @@ def apply_files(ws: Workspace, files: list[Path], paths: tuple[str, ...], scratc
                 raise
             if mode == THREE_WAY:
                 backup.restore_index(index)  # a three-way apply stages its result: keep the old index
-            return " ".join(mode) or "strict"
+            label = " ".join(mode) or "strict"
+            return f"{label}, repaired diff" if patch_file.name == REPAIRED_NAME else label
     raise PatchError(first_error or "git apply --check failed")

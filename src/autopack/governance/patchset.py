@@ -11,6 +11,7 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from autopack.governance.paths import unsafe_reason
+from autopack.governance.repair import repair_hunks
 
 MAX_FILES = 1000
 _DEV_NULL = "/dev/null"
@@ -35,6 +36,7 @@ class PatchPlan:
     text: str
     touched: tuple[str, ...]
     binary: bool
+    repaired: str | None = None  # the LLM-output repair of the text, when it differs (tried last)
 
     @property
     def sha256(self) -> str:
@@ -84,6 +86,30 @@ def parse_patch(text: str, max_bytes: int) -> PatchPlan:
     if not text.endswith("\n"):
         text += "\n"  # git rejects a last line without its newline as a corrupt patch
     lf = text.replace("\r\n", "\n")  # git drops CR from header names, so parse names from LF text
+    repaired = repair_hunks(lf)
+    try:
+        touched, binary = _touched(lf)
+        if repaired != lf:
+            try:
+                more, more_binary = _touched(repaired)
+            except PatchError:
+                repaired = lf  # the repair made it worse: offer only the patch as sent
+            else:
+                touched, binary = touched | more, binary or more_binary
+    except PatchError:
+        if repaired == lf:
+            raise
+        touched, binary = _touched(repaired)  # unparseable as sent: the repaired text or nothing
+    for path in sorted(touched):
+        reason = unsafe_reason(path)
+        if reason:
+            raise PatchError(reason)
+    return PatchPlan(text=text, touched=tuple(sorted(touched)), binary=binary,
+                     repaired=repaired if repaired != lf else None)
+
+
+def _touched(lf: str) -> tuple[set[str], bool]:
+    """Every path a (LF) diff names, and whether it carries binary data; PatchError when malformed."""
     try:
         files = PatchSet(lf)
     except (UnidiffParseError, ValueError, IndexError) as exc:
@@ -105,8 +131,5 @@ def parse_patch(text: str, max_bytes: int) -> PatchPlan:
         touched.update(_unquote(m.strip()) for m in _HEADER_PATH.findall(str(patched.patch_info or "")))
     if binary and "GIT binary patch" not in lf:
         raise PatchError("binary patch without data (create it with `git diff --binary`)")
-    for path in sorted(touched):
-        reason = unsafe_reason(path)
-        if reason:
-            raise PatchError(reason)
-    return PatchPlan(text=text, touched=tuple(sorted(touched)), binary=binary)
+    return touched, binary
+
