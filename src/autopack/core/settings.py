@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     governance_always_allowed_paths: str = Field("", validation_alias="AUTOPACK_ALWAYS_ALLOWED_PATHS")
     patch_max_bytes: int = Field(5 * 1024 * 1024, ge=1, validation_alias="AUTOPACK_PATCH_MAX_BYTES")
     patch_max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, validation_alias="AUTOPACK_PATCH_MAX_FILE_BYTES")
+    patch_check_python: bool = Field(True, validation_alias="AUTOPACK_PATCH_CHECK_PYTHON")
     patch_apply_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias="AUTOPACK_PATCH_APPLY_TIMEOUT_SECONDS")
     # DEBUG_DB_IDENTITY and the kill switches (AUTOPACK_ENABLE_*) are read from the environment on

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from autopack.governance.patchset import PatchError, PatchPlan
 from autopack.governance.paths import unsafe_reason
+from autopack.governance.validate import damage, snapshot
 from autopack.governance.workspace import Backup, containment_reason
 
 STRICT, IGNORE_WHITESPACE, THREE_WAY = (), ("--ignore-whitespace",), ("-3",)
@@ -26,6 +27,7 @@ class Workspace:
     root: Path
     timeout: float
     max_file_bytes: int
+    check_python: bool = True
 
     def git(self, *args: str, patch_file: Path | None = None) -> subprocess.CompletedProcess:
         """Run git in the workspace; never a shell, never looking for a repository above it."""
@@ -151,6 +153,7 @@ def apply_files(ws: Workspace, files: list[Path], paths: tuple[str, ...], scratc
     modes = _modes(ws)
     index = ws.index_path() if THREE_WAY in modes else None
     backup = Backup.take(ws.root, scratch, paths, index=index)
+    health = snapshot(ws.root, paths, ws.check_python)
     first_error = None
     for mode in modes:
         for patch_file in files:
@@ -163,6 +166,9 @@ def apply_files(ws: Workspace, files: list[Path], paths: tuple[str, ...], scratc
                 if out.returncode != 0:  # e.g. a three-way merge that left conflict markers
                     raise PatchError(_git_message(out, patch_file))
                 _verify_result(ws, paths)
+                problem = damage(ws.root, health, ws.check_python)
+                if problem:
+                    raise PatchError(problem)
             except BaseException:  # whatever went wrong, never leave a half-applied workspace
                 backup.restore(index)
                 raise

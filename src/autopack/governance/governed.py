@@ -58,7 +58,7 @@ def governed_apply(patch: str, *, allowed_paths: Iterable[str] = (), waived_path
         plan = parse_patch(patch, settings.patch_max_bytes)
         root = resolve_root(settings.repo_path)
         ws = Workspace(root=root, timeout=settings.patch_apply_timeout_seconds,
-                       max_file_bytes=settings.patch_max_file_bytes)
+                       max_file_bytes=settings.patch_max_file_bytes, check_python=settings.patch_check_python)
         with workspace_lock(root, settings.patch_apply_timeout_seconds), scratch_dir(root) as scratch:
             files = write_candidates(plan, scratch)
             paths = check_git_paths(ws, plan, files)
