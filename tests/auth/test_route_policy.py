@@ -24,6 +24,11 @@ POLICIES: list[tuple[set[str], str, set[int]]] = [
     ({"GET", "POST", "PUT", "DELETE"}, r"^/api/v1/", DENIED),  # tenant roles or superuser
     ({"GET"}, r"^/audit/", DENIED),  # superuser
     ({"GET"}, r"^/governance/request/", DENIED),  # shows a stored patch: operators only
+    # Operator surface (verify_read_access): a key in production (AUTOPACK_PUBLIC_READ=1 opens it in dev).
+    ({"GET"}, r"^/runs$|^/runs/[^/]+/(progress|artifacts/index|artifacts/file|browser/artifacts)$", DENIED),
+    # Dashboard: the reference's verify_api_key reads; the other dashboard reads are public (Auth: None).
+    ({"GET"}, r"^/dashboard/runs/[^/]+/(token-efficiency|phase6-stats)$", DENIED),
+    ({"GET"}, r"^/dashboard/", PUBLIC),
     # The contract's public executor reads (Auth: None).
     ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC),
     ({"GET"}, r"^/approval/(status/[^/]+|pending)$|^/governance/pending$", PUBLIC),
