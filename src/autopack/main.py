@@ -23,12 +23,14 @@ from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
 from autopack.core.settings import get_settings
+from autopack.dashboard.router import router as dashboard_router
 from autopack.errors.router import router as errors_router
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
 from autopack.issues.router import router as issues_router
 from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
+from autopack.operator.router import router as operator_router
 from autopack.runs.fastpath import RunReadFastPath
 from autopack.runs.router import router as runs_router
 from autopack.telegram.router import router as telegram_router
@@ -92,7 +94,9 @@ def create_app() -> FastAPI:
     for router in (
         health_router,
         runs_router,
+        operator_router,
         usage_router,
+        dashboard_router,
         issues_router,
         errors_router,
         governance_router,

@@ -28,6 +28,7 @@ POLICIES: list[tuple[set[str], str, set[int]]] = [
     ({"GET"}, r"^/runs$|^/runs/[^/]+/(progress|artifacts/index|artifacts/file|browser/artifacts)$", DENIED),
     # Dashboard: the reference's verify_api_key reads; the other dashboard reads are public (Auth: None).
     ({"GET"}, r"^/dashboard/runs/[^/]+/(token-efficiency|phase6-stats)$", DENIED),
+    ({"GET"}, r"^/dashboard/runs/[^/]+/consolidated-metrics$", PUBLIC | {503}),  # kill switch, off by default
     ({"GET"}, r"^/dashboard/", PUBLIC),
     # The contract's public executor reads (Auth: None).
     ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC),

@@ -44,6 +44,8 @@ def _fuzz(app, headers: dict[str, str], only: str | None = None) -> tuple[Counte
 def fuzz_app(monkeypatch, make_client):
     monkeypatch.setenv("AUTOPACK_API_KEY", API_KEY)
     monkeypatch.setenv("AUTOPACK_RATE_LIMIT_ENABLED", "0")
+    # on, so the endpoint behind the switch is fuzzed too (off, it answers 503 by design)
+    monkeypatch.setenv("AUTOPACK_ENABLE_CONSOLIDATED_METRICS", "1")
     return make_client().app
 
 

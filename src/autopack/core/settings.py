@@ -41,6 +41,8 @@ class Settings(BaseSettings):
                                              validation_alias="ACCESS_TOKEN_EXPIRE_MINUTES")
     rate_limit_prefix: str = Field("autopack", validation_alias="AUTOPACK_RATE_LIMIT_PREFIX")
     public_read: bool = Field(False, validation_alias="AUTOPACK_PUBLIC_READ")
+    # GET /runs/{id}/artifacts/file returns at most this many bytes (X-Artifact-* headers say so).
+    artifact_max_bytes: int = Field(1024 * 1024, ge=1, le=2**31 - 1, validation_alias="AUTOPACK_ARTIFACT_MAX_BYTES")
     qdrant_host: str | None = Field(None, validation_alias="QDRANT_HOST")
     # Default off (DECISIONS §3.10); anything but true/1/yes/on reads as off, and production ignores it.
     auto_approve_build113: bool = Field(False, validation_alias="AUTO_APPROVE_BUILD113")
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
     platform_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="AUTOPACK_PLATFORM_TIMEOUT_SECONDS")
     # JSON `{"<tenant_id>": {"meta": {...}, "google": {...}}}` or a path to a file holding it.
     platform_credentials: SecretStr | None = Field(None, validation_alias="AUTOPACK_PLATFORM_CREDENTIALS")
+    # Dashboard: the cap /dashboard/usage measures providers against; an optional model-mapping file
+    # (the reference's config/models.yaml shape, YAML or JSON) replacing the built-in mapping.
+    run_token_cap: int = Field(5_000_000, ge=1, le=2**63 - 1, validation_alias="RUN_TOKEN_CAP")
+    models_config: Path | None = Field(None, validation_alias="AUTOPACK_MODELS_CONFIG")
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
@@ -107,7 +113,8 @@ class Settings(BaseSettings):
     def _lower_choice(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_chat_id", mode="before")
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_chat_id", "models_config",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -126,6 +133,11 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         return url
+
+    @property
+    def human_notes_path(self) -> Path:
+        """The human notes mirror, `<runs dir>/../.autopack/human_notes.md` as the reference keeps it."""
+        return self.autonomous_runs_dir.resolve().parent / ".autopack" / "human_notes.md"
 
     @property
     def project_backlog_path(self) -> Path:

@@ -10,6 +10,7 @@ from autopack.db.models.autopilot import (
                                           TrustGateAuditLog,
 )
 from autopack.db.models.campaigns import CampaignMetricsDaily, PlatformRequest, SandboxCampaign
+from autopack.db.models.dashboard import AbTestResult, HumanNote, ModelOverride
 from autopack.db.models.enforcement import (
                                           EnforcementAuditLog,
                                           PendingConfirmationToken,
@@ -27,6 +28,7 @@ from autopack.db.models.telegram import TelegramOutbox, TelegramUpdate
 from autopack.db.models.usage import LlmUsageEvent, Phase6Metrics, TokenEfficiencyMetrics
 
 __all__ = [
+                                          "AbTestResult",
                                           "ApiKey",
                                           "ApprovalRequest",
                                           "AuditChainHead",
@@ -40,7 +42,9 @@ __all__ = [
                                           "EnforcementAuditLog",
                                           "ErrorReport",
                                           "GovernanceRequest",
+                                          "HumanNote",
                                           "LlmUsageEvent",
+                                          "ModelOverride",
                                           "OAuthCredential",
                                           "OAuthCredentialEvent",
                                           "PendingConfirmationToken",

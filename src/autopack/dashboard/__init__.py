@@ -1,0 +1,1 @@
+"""Dashboard endpoints: run status, usage, model mappings and overrides, token metrics, A/B results, human notes."""

@@ -1,0 +1,334 @@
+"""Dashboard reads: run status, usage windows, token-efficiency / phase-6 stats, consolidated metrics.
+
+All read-only (DECISIONS §3.12), computed with SQL aggregates over the reference's tables.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from autopack.core.errors import NotFound, ServiceUnavailable
+from autopack.core.ids import is_storable
+from autopack.core.settings import get_settings
+from autopack.dashboard.schemas import check_reference_paging
+from autopack.db.base import utcnow
+from autopack.db.models import (
+    AbTestResult,
+    LlmUsageEvent,
+    Phase,
+    Phase6Metrics,
+    Run,
+    Tier,
+    TokenEfficiencyMetrics,
+)
+
+DONE_STATES = ("COMPLETE", "SKIPPED")
+PERIODS = {"day": timedelta(days=1), "week": timedelta(weeks=1), "month": timedelta(days=30)}
+QUALITY_RANK = {"ok": 0, "needs_review": 1, "blocked": 2}
+CONSOLIDATED_DISABLED = (
+    "Consolidated metrics disabled. Set AUTOPACK_ENABLE_CONSOLIDATED_METRICS=1 to enable."
+)
+CONSOLIDATED_MAX_LIMIT = 10_000
+SQL_OFFSET_CAP = 2**62  # offsets beyond any table; keeps the bound parameter inside BIGINT
+
+
+def _run(session: Session, run_id: str) -> Run | None:
+    # An id with NUL/surrogates cannot exist, and PostgreSQL would reject the lookup itself.
+    return session.get(Run, run_id) if is_storable(run_id) else None
+
+
+def _sum(column) -> Any:
+    return func.coalesce(func.sum(column), 0)
+
+
+def _count_if(condition) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# ------------------------------------------------------------------------------------------ status
+
+
+def _quality(phases: list) -> tuple[str | None, bool, list[str]]:
+    """The worst phase quality, whether any phase is blocked, and a warning per phase not "ok"."""
+    level, blocked, warnings = None, False, []
+    for p in phases:
+        if p.quality_blocked:
+            blocked = True
+        if p.quality_level is None and not p.quality_blocked:
+            continue
+        phase_level = "blocked" if p.quality_blocked else p.quality_level
+        if level is None or QUALITY_RANK.get(phase_level, 1) > QUALITY_RANK.get(level, 1):
+            level = phase_level
+        if phase_level != "ok":
+            warnings.append(f"Phase {p.phase_id}: quality {phase_level}")
+    return level, blocked or level == "blocked", warnings
+
+
+def run_status(session: Session, run_id: str) -> dict[str, Any]:
+    """Progress, budget, issues and quality of a run (tokens are the sum over its phases)."""
+    run = _run(session, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} not found")
+    tiers = session.execute(select(Tier.name, Tier.tier_index, Tier.state).where(Tier.run_id == run_id)
+                            .order_by(Tier.tier_index, Tier.id)).all()
+    phases = session.execute(
+        select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
+               Phase.quality_level, Phase.quality_blocked)
+        .where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)).all()
+    current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)
+    current_phase = next((p for p in phases if p.state not in DONE_STATES), None)
+    completed_tiers = sum(1 for t in tiers if t.state in DONE_STATES)
+    completed_phases = sum(1 for p in phases if p.state in DONE_STATES)
+    tokens_used = sum(p.tokens_used or 0 for p in phases)
+    token_cap = run.token_cap or 1
+    level, blocked, warnings = _quality(phases)
+    efficiency = token_efficiency(session, run_id, with_outcomes=True)
+    return {
+        "run_id": run.id,
+        "state": run.state,
+        "current_tier_name": current_tier.name if current_tier else None,
+        "current_phase_name": current_phase.name if current_phase else None,
+        "current_tier_index": current_tier.tier_index if current_tier else None,
+        "current_phase_index": current_phase.phase_index if current_phase else None,
+        "total_tiers": len(tiers),
+        "total_phases": len(phases),
+        "completed_tiers": completed_tiers,
+        "completed_phases": completed_phases,
+        "percent_complete": completed_phases / len(phases) * 100 if phases else 0.0,
+        "tiers_percent_complete": completed_tiers / len(tiers) * 100 if tiers else 0.0,
+        "tokens_used": tokens_used,
+        "token_cap": token_cap,
+        "token_utilization": tokens_used / token_cap * 100,
+        "minor_issues_count": run.minor_issues_count or 0,
+        "major_issues_count": run.major_issues_count or 0,
+        "quality_level": level,
+        "quality_blocked": blocked,
+        "quality_warnings": warnings,
+        "token_efficiency": efficiency if efficiency["total_phases"] > 0 else None,
+    }
+
+
+# ------------------------------------------------------------------------------------------- usage
+
+
+def usage(session: Session, period: str, limit: int, offset: int) -> dict[str, Any]:
+    """Tokens by provider and by model since `period` ago (unknown periods: a week, echoed as given)."""
+    since = utcnow() - PERIODS.get(period, PERIODS["week"])
+    sums = (_sum(LlmUsageEvent.total_tokens).label("total_tokens"),
+            _sum(func.coalesce(LlmUsageEvent.prompt_tokens, 0)).label("prompt_tokens"),
+            _sum(func.coalesce(LlmUsageEvent.completion_tokens, 0)).label("completion_tokens"))
+    recent = LlmUsageEvent.created_at >= since
+    by_provider = session.execute(
+        select(LlmUsageEvent.provider, *sums).where(recent).group_by(LlmUsageEvent.provider)
+        .order_by(LlmUsageEvent.provider).limit(limit).offset(offset)).all()
+    by_model = session.execute(
+        select(LlmUsageEvent.provider, LlmUsageEvent.model, *sums).where(recent)
+        .group_by(LlmUsageEvent.provider, LlmUsageEvent.model)
+        .order_by(LlmUsageEvent.provider, LlmUsageEvent.model).limit(limit).offset(offset)).all()
+    cap = get_settings().run_token_cap
+    providers = [{"provider": r.provider, "period": period, "prompt_tokens": int(r.prompt_tokens),
+                  "completion_tokens": int(r.completion_tokens), "total_tokens": int(r.total_tokens),
+                  "cap_tokens": cap, "percent_of_cap": int(r.total_tokens) / cap * 100}
+                 for r in by_provider]
+    models = [{"provider": r.provider, "model": r.model, "prompt_tokens": int(r.prompt_tokens),
+               "completion_tokens": int(r.completion_tokens), "total_tokens": int(r.total_tokens)}
+              for r in by_model]
+    return {"providers": providers, "models": models}
+
+
+# ------------------------------------------------------------------------- token efficiency, phase 6
+
+
+def token_efficiency(session: Session, run_id: str, *, with_outcomes: bool = False) -> dict[str, Any]:
+    """BUILD-145 aggregates over the run's token_efficiency_metrics rows (zeros without rows)."""
+    m = TokenEfficiencyMetrics
+    row = session.execute(select(
+        func.count(m.id).label("n"), _sum(m.artifact_substitutions).label("subs"),
+        _sum(m.tokens_saved_artifacts).label("saved"), _sum(m.budget_used).label("used"),
+        _sum(m.budget_cap).label("cap"), _sum(m.files_kept).label("kept"),
+        _sum(m.files_omitted).label("omitted"),
+        _count_if(m.budget_mode == "semantic").label("semantic"),
+        _count_if(m.budget_mode == "lexical").label("lexical"),
+    ).where(m.run_id == run_id)).one()
+    n, subs, saved, used, cap = int(row.n), int(row.subs), int(row.saved), int(row.used), int(row.cap)
+    out: dict[str, Any] = {
+        "run_id": run_id,
+        "total_phases": n,
+        "total_artifact_substitutions": subs,
+        "total_tokens_saved_artifacts": saved,
+        "total_budget_used": used,
+        "total_budget_cap": cap,
+        "total_files_kept": int(row.kept),
+        "total_files_omitted": int(row.omitted),
+        "semantic_mode_count": int(row.semantic),
+        "lexical_mode_count": int(row.lexical),
+        "avg_artifact_substitutions_per_phase": subs / n if n else 0.0,
+        "avg_tokens_saved_per_phase": saved / n if n else 0.0,
+        "budget_utilization": used / cap if cap > 0 else 0.0,  # a fraction, as the reference
+    }
+    if with_outcomes and n:
+        outcome = func.coalesce(m.phase_outcome, "UNKNOWN")
+        out["phase_outcome_counts"] = {
+            name: int(count) for name, count in session.execute(
+                select(outcome, func.count()).where(m.run_id == run_id).group_by(outcome).order_by(outcome))
+        }
+    return out
+
+
+def run_token_efficiency(session: Session, run_id: str) -> dict[str, Any]:
+    """GET …/token-efficiency: 404 "Run not found" for an unknown run."""
+    if _run(session, run_id) is None:
+        raise NotFound("Run not found")
+    return token_efficiency(session, run_id)
+
+
+def phase6_stats(session: Session, run_id: str) -> dict[str, Any]:
+    """BUILD-146 aggregates over every phase6_metrics row of the run."""
+    if _run(session, run_id) is None:
+        raise NotFound("Run not found")
+    m = Phase6Metrics
+    row = session.execute(select(
+        func.count(m.id).label("n"),
+        _count_if(m.failure_hardening_triggered).label("hardening"),
+        _count_if(m.doctor_call_skipped).label("skipped"),
+        _sum(m.doctor_tokens_avoided_estimate).label("avoided"),
+        _count_if(m.intention_context_injected).label("injected"),
+        _sum(m.intention_context_chars).label("chars"),
+        _count_if(m.plan_normalization_used).label("normalized"),
+    ).where(m.run_id == run_id)).one()
+    patterns = {name: int(count) for name, count in session.execute(
+        select(m.failure_pattern_detected, func.count()).where(
+            m.run_id == run_id, m.failure_pattern_detected.is_not(None))
+        .group_by(m.failure_pattern_detected).order_by(m.failure_pattern_detected))}
+    coverage = {source: {"count": int(count), "total_n": int(total_n)} for source, count, total_n in
+                session.execute(
+                    select(m.estimate_source, func.count(), _sum(m.estimate_coverage_n))
+                    .where(m.run_id == run_id, m.estimate_source.is_not(None))
+                    .group_by(m.estimate_source).order_by(m.estimate_source))}
+    injected, chars = int(row.injected), int(row.chars)
+    return {
+        "run_id": run_id,
+        "total_phases": int(row.n),
+        "failure_hardening_triggered_count": int(row.hardening),
+        "failure_patterns_detected": patterns,
+        "doctor_calls_skipped_count": int(row.skipped),
+        "total_doctor_tokens_avoided_estimate": int(row.avoided),
+        "estimate_coverage_stats": coverage,
+        "intention_context_injected_count": injected,
+        "total_intention_context_chars": chars,
+        "avg_intention_context_chars_per_phase": chars / injected if injected else 0.0,
+        "plan_normalization_used": int(row.normalized) > 0,
+    }
+
+
+# ---------------------------------------------------------------------------------- consolidated
+
+
+def consolidated_enabled() -> bool:
+    """The kill switch: only the exact value "1" turns the endpoint on (read on every request)."""
+    return os.environ.get("AUTOPACK_ENABLE_CONSOLIDATED_METRICS", "0") == "1"
+
+
+def _ab_delta(session: Session, run_id: str) -> tuple[int | None, str | None, str | None]:
+    """Tokens saved (control − treatment) by the newest valid A/B result involving the run."""
+    row = session.execute(
+        select(AbTestResult.control_run_id, AbTestResult.treatment_run_id, AbTestResult.token_delta)
+        .where(AbTestResult.is_valid.is_(True),
+               or_(AbTestResult.control_run_id == run_id, AbTestResult.treatment_run_id == run_id))
+        .order_by(AbTestResult.created_at.desc(), AbTestResult.id.desc()).limit(1)).first()
+    if row is None:
+        return None, None, None
+    saved = -row.token_delta if row.token_delta is not None else None
+    return saved, row.control_run_id, row.treatment_run_id
+
+
+def consolidated(session: Session, run_id: str, limit: int, offset: int) -> dict[str, Any]:
+    """The four independent token categories, plus one page of the per-phase breakdown."""
+    if not consolidated_enabled():
+        raise ServiceUnavailable(CONSOLIDATED_DISABLED)
+    check_reference_paging(limit, offset, CONSOLIDATED_MAX_LIMIT)
+    if _run(session, run_id) is None:
+        raise NotFound(f"Run not found: {run_id}")
+    u, te, p6 = LlmUsageEvent, TokenEfficiencyMetrics, Phase6Metrics
+    spend = session.execute(select(
+        _sum(u.total_tokens).label("total"), _sum(u.prompt_tokens).label("prompt"),
+        _sum(u.completion_tokens).label("completion"),
+        _sum(case((u.is_doctor_call.is_(True), u.total_tokens), else_=0)).label("doctor"),
+    ).where(u.run_id == run_id)).one()
+    artifacts = session.execute(select(
+        _sum(te.tokens_saved_artifacts).label("avoided"), _sum(te.artifact_substitutions).label("subs"),
+    ).where(te.run_id == run_id)).one()
+    doctor = session.execute(select(
+        _sum(p6.doctor_tokens_avoided_estimate).label("avoided"),
+        _count_if(p6.doctor_call_skipped).label("skipped"),
+        func.max(p6.estimate_coverage_n).label("coverage"), func.max(p6.estimate_source).label("source"),
+    ).where(p6.run_id == run_id)).one()
+    counts = session.execute(select(
+        func.count(Phase.id).label("total"), _count_if(Phase.state == "COMPLETE").label("complete"),
+    ).where(Phase.run_id == run_id)).one()
+    ab_saved, ab_control, ab_treatment = _ab_delta(session, run_id)
+    return {
+        "run_id": run_id,
+        "total_tokens_spent": int(spend.total),
+        "total_prompt_tokens": int(spend.prompt),
+        "total_completion_tokens": int(spend.completion),
+        "doctor_tokens_spent": int(spend.doctor),
+        "artifact_tokens_avoided": int(artifacts.avoided),
+        "artifact_substitutions_count": int(artifacts.subs),
+        "doctor_tokens_avoided_estimate": int(doctor.avoided),
+        "doctor_calls_skipped_count": int(doctor.skipped),
+        "estimate_coverage_n": doctor.coverage,
+        "estimate_source": doctor.source,
+        "ab_delta_tokens_saved": ab_saved,
+        "ab_control_run_id": ab_control,
+        "ab_treatment_run_id": ab_treatment,
+        "total_phases": int(counts.total),
+        "completed_phases": int(counts.complete),
+        "phases": _phase_breakdown(session, run_id, limit, min(offset, SQL_OFFSET_CAP)),
+        "pagination": {"limit": limit, "offset": offset, "total": int(counts.total)},
+    }
+
+
+def _phase_breakdown(session: Session, run_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    page = session.execute(
+        select(Phase.phase_id, Phase.phase_index, Phase.name, Phase.state).where(Phase.run_id == run_id)
+        .order_by(Phase.phase_index, Phase.id).limit(limit).offset(offset)).all()
+    if not page:
+        return []
+    ids = [p.phase_id for p in page]
+    u, te, p6 = LlmUsageEvent, TokenEfficiencyMetrics, Phase6Metrics
+    spend = {r.phase_id: r for r in session.execute(
+        select(u.phase_id, _sum(u.total_tokens).label("total"), _sum(u.prompt_tokens).label("prompt"),
+               _sum(u.completion_tokens).label("completion"),
+               _sum(case((u.is_doctor_call.is_(True), u.total_tokens), else_=0)).label("doctor"))
+        .where(u.run_id == run_id, u.phase_id.in_(ids)).group_by(u.phase_id))}
+    artifacts = {r.phase_id: r for r in session.execute(
+        select(te.phase_id, _sum(te.tokens_saved_artifacts).label("avoided"),
+               _sum(te.artifact_substitutions).label("subs"))
+        .where(te.run_id == run_id, te.phase_id.in_(ids)).group_by(te.phase_id))}
+    doctor = {r.phase_id: r for r in session.execute(
+        select(p6.phase_id, _sum(p6.doctor_tokens_avoided_estimate).label("avoided"),
+               _count_if(p6.doctor_call_skipped).label("skipped"))
+        .where(p6.run_id == run_id, p6.phase_id.in_(ids)).group_by(p6.phase_id))}
+
+    def val(rows: dict, phase_id: str, name: str) -> int:
+        row = rows.get(phase_id)
+        return int(getattr(row, name)) if row is not None else 0
+
+    return [{
+        "phase_id": p.phase_id, "phase_index": p.phase_index, "name": p.name, "state": p.state,
+        "tokens_spent": val(spend, p.phase_id, "total"),
+        "prompt_tokens": val(spend, p.phase_id, "prompt"),
+        "completion_tokens": val(spend, p.phase_id, "completion"),
+        "doctor_tokens_spent": val(spend, p.phase_id, "doctor"),
+        "artifact_tokens_avoided": val(artifacts, p.phase_id, "avoided"),
+        "artifact_substitutions_count": val(artifacts, p.phase_id, "subs"),
+        "doctor_tokens_avoided_estimate": val(doctor, p.phase_id, "avoided"),
+        "doctor_calls_skipped_count": val(doctor, p.phase_id, "skipped"),
+    } for p in page]
+

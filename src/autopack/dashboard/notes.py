@@ -1,0 +1,61 @@
+"""Human notes: stored and audited in the database, mirrored to the reference's markdown file.
+
+The executor and people read `<runs dir>/../.autopack/human_notes.md`; each committed note is
+appended there (in commit order, by the mirror thread) with an atomic rewrite of the file, so a
+reader never sees half an entry. The database is the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from autopack.audit.service import append_event
+from autopack.core.errors import NotFound
+from autopack.core.fs import atomic_write_text
+from autopack.core.mirror import mirror_after_commit
+from autopack.core.settings import get_settings
+from autopack.dashboard.schemas import HumanNoteRequest
+from autopack.db.models import HumanNote, Run
+
+NOTES_FILE_LABEL = ".autopack/human_notes.md"  # the reference answers this literal string
+_file_lock = threading.Lock()
+
+
+def entry_text(timestamp: str, note: str, run_id: str | None) -> str:
+    """One entry in the reference's format: blank line, `## <time>`, optional run line, the note."""
+    text = f"\n## {timestamp}\n"
+    if run_id:
+        text += f"**Run:** {run_id}\n"
+    return text + f"{note}\n"
+
+
+def _append_to_file(entry: str) -> None:
+    path = get_settings().human_notes_path
+    with _file_lock:
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = ""
+        atomic_write_text(path, current + entry)
+
+
+def add_note(session: Session, request: HumanNoteRequest, actor: str) -> dict[str, Any]:
+    """Store the note, audit it in the same transaction, and mirror it to the notes file after commit."""
+    if request.run_id is not None and session.get(Run, request.run_id) is None:
+        raise NotFound(f"Run {request.run_id} not found")
+    row = HumanNote(note=request.note, run_id=request.run_id, created_by=actor)
+    session.add(row)
+    session.flush()
+    append_event(session, action="dashboard.human_note_added", actor=actor, target_type="human_note",
+                 target_id=row.id, details={
+                     "run_id": request.run_id, "chars": len(request.note),
+                     "sha256": hashlib.sha256(request.note.encode("utf-8")).hexdigest()})
+    timestamp = row.created_at.isoformat()
+    entry = entry_text(timestamp, request.note, request.run_id)
+    mirror_after_commit(session, lambda: _append_to_file(entry))
+    return {"message": "Note added successfully", "timestamp": timestamp, "notes_file": NOTES_FILE_LABEL,
+            "id": row.id}

@@ -1,0 +1,142 @@
+"""Operator reads from the database: the run list and one run's progress (no side effects)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from autopack.core.errors import NotFound, Unprocessable
+from autopack.core.ids import id_problem
+from autopack.db.base import utcnow
+from autopack.db.models import Phase, Run
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_OFFSET = 2**31 - 1
+
+# Phase buckets: every phase state falls in exactly one, so the counts add up to phases_total.
+# The reference counted EXECUTING only as in progress, so a phase in GATE or CI_RUNNING (where a
+# builder result puts it) was in no bucket at all.
+COMPLETED = ("COMPLETE",)
+IN_PROGRESS = ("EXECUTING", "GATE", "CI_RUNNING")
+PENDING = ("QUEUED",)
+FAILED = ("FAILED",)
+SKIPPED = ("SKIPPED",)
+_BUCKETS = (("phases_completed", COMPLETED), ("phases_in_progress", IN_PROGRESS),
+            ("phases_pending", PENDING), ("phases_failed", FAILED), ("phases_skipped", SKIPPED))
+_NOT_CURRENT = ("COMPLETE", "SKIPPED")  # the current phase is the first one not done (reference)
+
+_SUMMARY_COLUMNS = (Run.id, Run.state, Run.created_at, Run.started_at, Run.completed_at,
+                    Run.tokens_used, Run.token_cap)
+
+
+def clamp_page(limit: int, offset: int) -> tuple[int, int]:
+    """The reference clamps instead of refusing: limit to 1..100, offset to ≥ 0."""
+    return min(max(limit, 1), MAX_LIMIT), min(max(offset, 0), MAX_OFFSET)
+
+
+def _zero_counts() -> dict[str, int]:
+    return {"phases_total": 0, **{key: 0 for key, _ in _BUCKETS}}
+
+
+def _phase_counts(session: Session, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Phase counts of every listed run in one grouped query."""
+    if not run_ids:
+        return {}
+    columns = [func.count().label("phases_total")]
+    columns += [func.sum(case((Phase.state.in_(states), 1), else_=0)).label(key) for key, states in _BUCKETS]
+    stmt = select(Phase.run_id, *columns).where(Phase.run_id.in_(run_ids)).group_by(Phase.run_id)
+    return {row.run_id: {key: int(value or 0) for key, value in row._mapping.items() if key != "run_id"}
+            for row in session.execute(stmt)}
+
+
+def _current_phase_names(session: Session, run_ids: list[str]) -> dict[str, str]:
+    """Per run, the name of the first phase by index that is not COMPLETE or SKIPPED (one query)."""
+    if not run_ids:
+        return {}
+    ranked = (
+        select(Phase.run_id, Phase.name,
+               func.row_number().over(partition_by=Phase.run_id,
+                                      order_by=(Phase.phase_index, Phase.id)).label("rn"))
+        .where(Phase.run_id.in_(run_ids), Phase.state.not_in(_NOT_CURRENT))
+        .subquery()
+    )
+    stmt = select(ranked.c.run_id, ranked.c.name).where(ranked.c.rn == 1)
+    return {run_id: name for run_id, name in session.execute(stmt)}
+
+
+def list_runs(session: Session, limit: int, offset: int) -> dict[str, Any]:
+    """A page of runs, newest first (ties by id), with phase counts: four queries whatever the page."""
+    limit, offset = clamp_page(limit, offset)
+    total = session.scalar(select(func.count()).select_from(Run)) or 0
+    page = session.execute(
+        select(*_SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
+    ).all()
+    ids = [row.id for row in page]
+    counts = _phase_counts(session, ids)
+    current = _current_phase_names(session, ids)
+    runs = []
+    for row in page:
+        summary = dict(row._mapping)
+        summary["tokens_used"] = summary["tokens_used"] or 0
+        summary.update(counts.get(row.id) or _zero_counts())
+        summary["current_phase_name"] = current.get(row.id)
+        runs.append(summary)
+    return {"runs": runs, "total": total, "limit": limit, "offset": offset}
+
+
+def elapsed_seconds(started_at: datetime | None, completed_at: datetime | None,
+                    now: datetime | None = None) -> int | None:
+    """Whole seconds from start to completion (or to now while running); None before a start."""
+    if started_at is None:
+        return None
+    end = completed_at or now or utcnow()
+    return max(0, int((end - started_at).total_seconds()))
+
+
+_PROGRESS_PHASE_COLUMNS = (Phase.phase_id, Phase.name, Phase.state, Phase.phase_index,
+                           Phase.tokens_used, Phase.builder_attempts)
+
+
+def run_progress(session: Session, run_id: str) -> dict[str, Any]:
+    """Phase-by-phase progress of a run; 404 when there is no such run."""
+    run = session.execute(
+        select(Run.id, Run.state, Run.started_at, Run.completed_at, Run.tokens_used, Run.token_cap)
+        .where(Run.id == run_id)
+    ).first()
+    if run is None:
+        raise NotFound(f"Run {run_id} not found")
+    phases = [dict(row._mapping) for row in session.execute(
+        select(*_PROGRESS_PHASE_COLUMNS).where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)
+    )]
+    counts = {"phases_total": len(phases)}
+    for key, states in _BUCKETS:
+        counts[key] = sum(1 for phase in phases if phase["state"] in states)
+    return {
+        "run_id": run.id,
+        "state": run.state,
+        "started_at": run.started_at,
+        "completed_at": run.completed_at,
+        "elapsed_seconds": elapsed_seconds(run.started_at, run.completed_at),
+        "tokens_used": run.tokens_used or 0,
+        "token_cap": run.token_cap,
+        **counts,
+        "phases": phases,
+    }
+
+
+def check_run_id(run_id: str) -> None:
+    """422 for an id that could not name a run directory (separators, control characters, dot names)."""
+    problem = id_problem(run_id, "run_id")
+    if problem:
+        raise Unprocessable(problem)
+
+
+def require_run(session: Session, run_id: str) -> None:
+    """404 `Run <id> not found` unless the run exists (the artifact endpoints, as the reference)."""
+    check_run_id(run_id)
+    if session.scalar(select(Run.id).where(Run.id == run_id)) is None:
+        raise NotFound(f"Run {run_id} not found")
