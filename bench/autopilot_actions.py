@@ -85,20 +85,21 @@ def _tenant(conn: sqlite3.Connection, user_id: int, label: str) -> int:
     return tenant_id
 
 
-def _login(base_url: str) -> tuple[int, str]:
-    name, password = f"bench{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        user = client.post("/api/auth/register", json={"username": name, "email": f"{name}@example.com",
-                                                       "password": password})
-        user.raise_for_status()
-        token = client.post("/api/auth/login", json={"username": name, "password": password})
-        token.raise_for_status()
-        return user.json()["id"], token.json()["access_token"]
+def register_and_login(client: httpx.Client, prefix: str = "bench") -> tuple[int, str]:
+    """A fresh user on the server under test: (user id, Bearer token)."""
+    name, password = f"{prefix}{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    user = client.post("/api/auth/register", json={"username": name, "email": f"{name}@example.com",
+                                                   "password": password})
+    user.raise_for_status()
+    token = client.post("/api/auth/login", json={"username": name, "password": password})
+    token.raise_for_status()
+    return user.json()["id"], token.json()["access_token"]
 
 
 def prepare(base_url: str, db: Path, *, small: int = SMALL, large: int = LARGE) -> AutopilotFixtures:
     """Register a user, then bulk-insert two tenants' actions and the approve-all batches (SQLite)."""
-    user_id, token = _login(base_url)
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        user_id, token = register_and_login(client)
     started = time.perf_counter()
     with closing(sqlite3.connect(db, timeout=60, isolation_level=None)) as conn:
         conn.execute("PRAGMA busy_timeout=60000")

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pyclient
+from autopilot_actions import register_and_login
 from loadgen import LUA_SCRIPT, MAX_REQUESTS, Driver, LoadResult
 from scenarios import HELLO, _measure
 from servers import Server
@@ -49,16 +50,6 @@ class CheckFixtures:
     def path(self) -> str:
         """The check endpoint of the tenant."""
         return f"/api/v1/tenant/{self.tenant_id}/autopilot/enforcement/check"
-
-
-def _login(client: httpx.Client) -> tuple[int, str]:
-    name, password = f"bcheck{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    user = client.post("/api/auth/register", json={"username": name, "email": f"{name}@example.com",
-                                                   "password": password})
-    user.raise_for_status()
-    token = client.post("/api/auth/login", json={"username": name, "password": password})
-    token.raise_for_status()
-    return user.json()["id"], token.json()["access_token"]
 
 
 def _tenant(db: Path, user_id: int) -> int:
@@ -90,7 +81,7 @@ def _bodies() -> tuple[str, ...]:
 def prepare(base_url: str, db: Path, rules: int = RULES) -> CheckFixtures:
     """A user who is admin of a fresh tenant with `rules` custom rules of every type and mode."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        user_id, token = _login(client)
+        user_id, token = register_and_login(client, "bcheck")
         tenant_id = _tenant(db, user_id)
         client.headers["Authorization"] = f"Bearer {token}"
         base = f"/api/v1/tenant/{tenant_id}/autopilot/enforcement"

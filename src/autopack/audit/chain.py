@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from autopack.core.canonical import canonical_numbers
+from autopack.core.secrets import derive_key
 
 GENESIS_HASH = "0" * 64
 SEAL_PURPOSE = "audit-ledger-head-seal"
@@ -104,8 +105,6 @@ def head_seal(chain: str, seq: int, digest: str) -> str:
     The hash chain shows any edit that is not carried through to the head; the seal makes carrying
     it through (rewriting the rest of the chain and the head) need the server secret too.
     """
-    from autopack.core.secrets import derive_key
-
     message = f"{ENCODING_VERSION}|{chain}|{seq}|{digest}".encode()
     return hmac.new(derive_key(SEAL_PURPOSE), message, hashlib.sha256).hexdigest()
 

@@ -31,7 +31,8 @@ _UNSTORABLE_JSON = re.compile(
 
 # Python's JSON parser (the one FastAPI uses) takes NaN, Infinity and overflowing numbers such as 1e400,
 # none of which is JSON: stored, they would make documents no client (nor SQLite's json()) can read.
-_NON_FINITE_HINT = re.compile(rb"NaN|Infinity|[0-9][eE]")
+# (a float needs an exponent or over 300 digits to leave the float range)
+_NON_FINITE_HINT = re.compile(rb"NaN|Infinity|[0-9][eE]|[0-9]{300}")
 
 
 class _NonFinite(ValueError):

@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
-from autopack.core.errors import BadRequest, NotFound
+from autopack.core.errors import BadRequest
 from autopack.core.ids import is_storable
 from autopack.dashboard.schemas import AbResultRequest, check_reference_paging
 from autopack.db.models import AbTestResult, Phase, Run
+from autopack.runs.service import require_run
 
 MAX_LIMIT = 1000
 SQL_OFFSET_CAP = 2**62
@@ -50,19 +51,12 @@ def _measure(session: Session, run: Run) -> dict[str, Any]:
             "success_rate": int(row.complete) / total if total else None}
 
 
-def _load_run(session: Session, run_id: str) -> Run:
-    run = session.get(Run, run_id) if is_storable(run_id) else None
-    if run is None:
-        raise NotFound(f"Run {run_id} not found")
-    return run
-
-
 def record(session: Session, request: AbResultRequest, actor: str) -> dict[str, Any]:
     """Measure both runs, judge validity, store the comparison."""
     if request.control_run_id == request.treatment_run_id:
         raise BadRequest("control_run_id and treatment_run_id must be different runs")
-    control = _measure(session, _load_run(session, request.control_run_id))
-    treatment = _measure(session, _load_run(session, request.treatment_run_id))
+    control = _measure(session, require_run(session, request.control_run_id))
+    treatment = _measure(session, require_run(session, request.treatment_run_id))
     errors: list[str] = []
     warnings: list[str] = []
     c_sha, t_sha = request.control_commit_sha.lower(), request.treatment_commit_sha.lower()

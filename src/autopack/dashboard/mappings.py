@@ -19,12 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
-from autopack.core.errors import BadRequest, NotFound, ServiceUnavailable
-from autopack.core.ids import is_storable
+from autopack.core.errors import BadRequest, ServiceUnavailable
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import ModelOverrideRequest
 from autopack.db.base import utcnow
-from autopack.db.models import ModelOverride, Run
+from autopack.db.models import ModelOverride
+from autopack.runs.service import require_run
 
 ROLES = ("builder", "auditor")
 COMPLEXITIES = ("low", "medium", "high")
@@ -117,16 +117,11 @@ def configured_model(config: dict[str, Any], role: str, category: str, complexit
     return _text((config.get("defaults") or {}).get(f"high_risk_{role}")) or FALLBACK_MODEL
 
 
-def _require_run(session: Session, run_id: str) -> None:
-    if not is_storable(run_id) or session.get(Run, run_id) is None:
-        raise NotFound(f"Run {run_id} not found")
-
-
 def list_mappings(session: Session, run_id: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     """Every (role, category, complexity) cell with its model, overrides applied; one page of them."""
     config = load_config()
     if run_id is not None:
-        _require_run(session, run_id)
+        require_run(session, run_id)
     keys = ["global"] + ([f"run:{run_id}"] if run_id is not None else [])
     rows = session.scalars(select(ModelOverride).where(ModelOverride.scope_key.in_(keys))
                            .order_by(ModelOverride.id)).all()
@@ -157,7 +152,7 @@ def set_override(session: Session, request: ModelOverrideRequest, actor: str) ->
     if request.scope == "run":
         if request.run_id is None:
             raise BadRequest("run_id is required for run-scoped overrides")
-        _require_run(session, request.run_id)
+        require_run(session, request.run_id)
         scope_key = f"run:{request.run_id}"
     else:
         if request.run_id is not None:

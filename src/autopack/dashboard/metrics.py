@@ -5,7 +5,6 @@ All read-only (DECISIONS §3.12), computed with SQL aggregates over the referenc
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from autopack.core.errors import NotFound, ServiceUnavailable
-from autopack.core.ids import is_storable
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import check_reference_paging
 from autopack.db.base import utcnow
@@ -22,10 +20,11 @@ from autopack.db.models import (
     LlmUsageEvent,
     Phase,
     Phase6Metrics,
-    Run,
     Tier,
     TokenEfficiencyMetrics,
 )
+from autopack.health.service import kill_switches
+from autopack.runs.service import find_run
 
 DONE_STATES = ("COMPLETE", "SKIPPED")
 PERIODS = {"day": timedelta(days=1), "week": timedelta(weeks=1), "month": timedelta(days=30)}
@@ -35,11 +34,6 @@ CONSOLIDATED_DISABLED = (
 )
 CONSOLIDATED_MAX_LIMIT = 10_000
 SQL_OFFSET_CAP = 2**62  # offsets beyond any table; keeps the bound parameter inside BIGINT
-
-
-def _run(session: Session, run_id: str) -> Run | None:
-    # An id with NUL/surrogates cannot exist, and PostgreSQL would reject the lookup itself.
-    return session.get(Run, run_id) if is_storable(run_id) else None
 
 
 def _sum(column) -> Any:
@@ -71,7 +65,7 @@ def _quality(phases: list) -> tuple[str | None, bool, list[str]]:
 
 def run_status(session: Session, run_id: str) -> dict[str, Any]:
     """Progress, budget, issues and quality of a run (tokens are the sum over its phases)."""
-    run = _run(session, run_id)
+    run = find_run(session, run_id)
     if run is None:
         raise NotFound(f"Run {run_id} not found")
     tiers = session.execute(select(Tier.name, Tier.tier_index, Tier.state).where(Tier.run_id == run_id)
@@ -182,14 +176,14 @@ def token_efficiency(session: Session, run_id: str, *, with_outcomes: bool = Fal
 
 def run_token_efficiency(session: Session, run_id: str) -> dict[str, Any]:
     """GET …/token-efficiency: 404 "Run not found" for an unknown run."""
-    if _run(session, run_id) is None:
+    if find_run(session, run_id) is None:
         raise NotFound("Run not found")
     return token_efficiency(session, run_id)
 
 
 def phase6_stats(session: Session, run_id: str) -> dict[str, Any]:
     """BUILD-146 aggregates over every phase6_metrics row of the run."""
-    if _run(session, run_id) is None:
+    if find_run(session, run_id) is None:
         raise NotFound("Run not found")
     m = Phase6Metrics
     row = session.execute(select(
@@ -231,7 +225,7 @@ def phase6_stats(session: Session, run_id: str) -> dict[str, Any]:
 
 def consolidated_enabled() -> bool:
     """The kill switch: only the exact value "1" turns the endpoint on (read on every request)."""
-    return os.environ.get("AUTOPACK_ENABLE_CONSOLIDATED_METRICS", "0") == "1"
+    return kill_switches()["consolidated_metrics"]
 
 
 def _ab_delta(session: Session, run_id: str) -> tuple[int | None, str | None, str | None]:
@@ -252,7 +246,7 @@ def consolidated(session: Session, run_id: str, limit: int, offset: int) -> dict
     if not consolidated_enabled():
         raise ServiceUnavailable(CONSOLIDATED_DISABLED)
     check_reference_paging(limit, offset, CONSOLIDATED_MAX_LIMIT)
-    if _run(session, run_id) is None:
+    if find_run(session, run_id) is None:
         raise NotFound(f"Run not found: {run_id}")
     u, te, p6 = LlmUsageEvent, TokenEfficiencyMetrics, Phase6Metrics
     spend = session.execute(select(

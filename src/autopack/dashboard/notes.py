@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
-from autopack.core.errors import NotFound
 from autopack.core.fs import atomic_write_text
 from autopack.core.mirror import mirror_after_commit
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import HumanNoteRequest
-from autopack.db.models import HumanNote, Run
+from autopack.db.models import HumanNote
+from autopack.runs.service import require_run
 
 NOTES_FILE_LABEL = ".autopack/human_notes.md"  # the reference answers this literal string
 _file_lock = threading.Lock()
@@ -45,8 +45,8 @@ def _append_to_file(entry: str) -> None:
 
 def add_note(session: Session, request: HumanNoteRequest, actor: str) -> dict[str, Any]:
     """Store the note, audit it in the same transaction, and mirror it to the notes file after commit."""
-    if request.run_id is not None and session.get(Run, request.run_id) is None:
-        raise NotFound(f"Run {request.run_id} not found")
+    if request.run_id is not None:
+        require_run(session, request.run_id)
     row = HumanNote(note=request.note, run_id=request.run_id, created_by=actor)
     session.add(row)
     session.flush()

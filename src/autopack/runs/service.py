@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autopack.core.errors import BadRequest, NotFound
+from autopack.core.ids import is_storable
 from autopack.core.mirror import mirror_after_commit
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, Run, RunEvent, Tier
@@ -161,6 +162,19 @@ def serialize_run(session: Session, run_id: str) -> dict[str, Any]:
     for tier in tiers:
         tier["phases"] = by_tier.get(tier["id"], [])
     return {**run, "tiers": tiers, "phases": phases}
+
+
+def find_run(session: Session, run_id: str) -> Run | None:
+    """The run, or None; also for an id no database could store (PostgreSQL would refuse the lookup)."""
+    return session.get(Run, run_id) if is_storable(run_id) else None
+
+
+def require_run(session: Session, run_id: str) -> Run:
+    """The run, or 404 `Run <id> not found`."""
+    run = find_run(session, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} not found")
+    return run
 
 
 def lock_run(session: Session, run_id: str) -> Run | None:

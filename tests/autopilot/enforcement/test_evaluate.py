@@ -162,20 +162,26 @@ def test_daily_spend_without_sandbox_state_is_the_proposed_budget():
     assert [(v["type"], v["actual"]) for v in hit] == [("daily_spend_limit", 720.0)]
 
 
-def test_rule_deleted_while_being_evaluated(monkeypatch):
-    """Another session deletes a rule between loading and evaluating: the snapshot is judged, no error."""
-    tenant = make_tenant()
+def _doomed_rule_deleted_after_loading(monkeypatch, tenant_id: int, mode: str):
+    """Add rule "doomed"; the next settings load deletes it from another session. Returns the real loader."""
     with session_scope() as session:
-        config.add_rule(session, tenant.id, RuleSpec("doomed", "budget_exceeded", 600.0, "hard_block"))
+        config.add_rule(session, tenant_id, RuleSpec("doomed", "budget_exceeded", 600.0, mode))
     real_load = service.load_settings
 
-    def load_then_delete(session, tenant_id):
-        snapshot = real_load(session, tenant_id)
+    def load_then_delete(session, tid):
+        snapshot = real_load(session, tid)
         with session_scope() as other:
-            config.delete_rule(other, tenant_id, "doomed")
+            config.delete_rule(other, tid, "doomed")
         return snapshot
 
     monkeypatch.setattr(service, "load_settings", load_then_delete)
+    return real_load
+
+
+def test_rule_deleted_while_being_evaluated(monkeypatch):
+    """Another session deletes a rule between loading and evaluating: the snapshot is judged, no error."""
+    tenant = make_tenant()
+    real_load = _doomed_rule_deleted_after_loading(monkeypatch, tenant.id, "hard_block")
     # A read session (execution-time re-validation): SQLite lets one writer in while it reads.
     with session_scope(writer=False) as session:
         result = service.evaluate(session, tenant.id, proposal(650.0, 600.0), actor="worker", record=False)
@@ -187,17 +193,7 @@ def test_rule_deleted_while_being_evaluated(monkeypatch):
 @pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite serialises writers: the delete would wait")
 def test_rule_deleted_while_a_recording_evaluation_runs(monkeypatch):
     tenant = make_tenant()
-    with session_scope() as session:
-        config.add_rule(session, tenant.id, RuleSpec("doomed", "budget_exceeded", 600.0, "soft_block"))
-    real_load = service.load_settings
-
-    def load_then_delete(session, tenant_id):
-        snapshot = real_load(session, tenant_id)
-        with session_scope() as other:
-            config.delete_rule(other, tenant_id, "doomed")
-        return snapshot
-
-    monkeypatch.setattr(service, "load_settings", load_then_delete)
+    _doomed_rule_deleted_after_loading(monkeypatch, tenant.id, "soft_block")
     result = evaluate(tenant.id, proposal(650.0, 600.0))
     assert (result.outcome, result.violations[0]["rule_id"]) == ("soft_block", "doomed")
     assert result.confirmation_token is not None and counts(tenant.id)[0] == 1
