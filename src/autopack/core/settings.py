@@ -91,6 +91,23 @@ class Settings(BaseSettings):
     # (the reference's config/models.yaml shape, YAML or JSON) replacing the built-in mapping.
     run_token_cap: int = Field(5_000_000, ge=1, le=2**63 - 1, validation_alias="RUN_TOKEN_CAP")
     models_config: Path | None = Field(None, validation_alias="AUTOPACK_MODELS_CONFIG")
+    # Identity hardening: self-registration (off in production unless allowed), login throttling.
+    allow_registration: bool = Field(False, validation_alias="AUTOPACK_ALLOW_REGISTRATION")
+    register_rate_limit: str = Field("5/hour", validation_alias="AUTOPACK_REGISTER_RATE_LIMIT")
+    login_max_failures: int = Field(5, ge=1, le=1000, validation_alias="AUTOPACK_LOGIN_MAX_FAILURES")
+    login_failure_window_seconds: int = Field(
+        900, ge=1, le=86400, validation_alias="AUTOPACK_LOGIN_FAILURE_WINDOW_SECONDS")
+    login_lockout_max_seconds: int = Field(
+        900, ge=1, le=86400, validation_alias="AUTOPACK_LOGIN_LOCKOUT_MAX_SECONDS")
+    # Transport bounds (uvicorn and the request guard): header size, body read time, idle connections.
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024, validation_alias="AUTOPACK_MAX_HEADER_BYTES")
+    body_timeout_seconds: float = Field(15.0, gt=0, le=3600, validation_alias="AUTOPACK_BODY_TIMEOUT_SECONDS")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=3600, validation_alias="AUTOPACK_HEADER_TIMEOUT_SECONDS")
+    keepalive_timeout_seconds: float = Field(
+        5.0, gt=0, le=3600, validation_alias="AUTOPACK_KEEPALIVE_TIMEOUT_SECONDS")
+    # /docs, /redoc and /openapi.json: None means on in development, off in production.
+    docs_public: bool | None = Field(None, validation_alias="AUTOPACK_DOCS_PUBLIC")
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
