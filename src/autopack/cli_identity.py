@@ -61,6 +61,60 @@ def users_create(
         _fail(str(exc.detail))
 
 
+def _change_role(username: str, role: str, granting: bool) -> None:
+    """Grant or revoke an instance-level role, audited in the same transaction."""
+    from autopack.audit import service as audit
+    from autopack.auth import privileges, service
+    from autopack.db.models.roles import INSTANCE_ROLES
+
+    if role not in INSTANCE_ROLES:
+        _fail(f"unknown role {role!r}: choose one of {', '.join(INSTANCE_ROLES)}")
+    with session_scope() as session:
+        user = service.find_user(session, username)
+        if user is None:
+            _fail(f"user {username} not found")
+        if granting:
+            changed = privileges.grant(session, user.id, role, granted_by=CLI_ACTOR)
+        else:
+            changed = privileges.revoke(session, user.id, role)
+        if changed:
+            audit.append_event(session, action=f"auth.role_{'granted' if granting else 'revoked'}",
+                               actor=CLI_ACTOR, target_type="user", target_id=str(user.id),
+                               details={"username": user.username, "role": role})
+        roles = privileges.roles_of(session, user.id)
+    verb = ("granted" if granting else "revoked") if changed else ("already held" if granting else "not held")
+    typer.echo(f"{role} {verb} for {user.username}; roles: {', '.join(roles) or 'none'}")
+
+
+@users_app.command("grant")
+def users_grant(username: str = typer.Argument(...),
+                role: str = typer.Argument(..., help="approver: decides approval and governance requests.")) -> None:
+    """Give a user an instance-level role (audited)."""
+    _change_role(username, role, granting=True)
+
+
+@users_app.command("revoke")
+def users_revoke(username: str = typer.Argument(...), role: str = typer.Argument(...)) -> None:
+    """Take an instance-level role from a user (audited; every instance refuses it on the next request)."""
+    _change_role(username, role, granting=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users with their flags and instance-level roles (never a secret)."""
+    from sqlalchemy import select
+
+    from autopack.db.models import User, UserRole
+
+    with session_scope(writer=False) as session:
+        roles: dict[int, list[str]] = {}
+        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+            roles.setdefault(user_id, []).append(role)
+        for user in session.scalars(select(User).order_by(User.id)):
+            flags = [flag for flag, on in (("superuser", user.is_superuser), ("inactive", not user.is_active)) if on]
+            typer.echo(f"{user.id}\t{user.username}\t{','.join(roles.get(user.id, [])) or '-'}\t{' '.join(flags)}")
+
+
 @apikeys_app.command("create")
 def apikeys_create(
     name: str = typer.Option(..., help="What the key is for."),

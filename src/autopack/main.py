@@ -72,11 +72,16 @@ def create_app() -> FastAPI:
     """Build the application from settings."""
     settings = get_settings()
     configure_logging(production=settings.is_production, level=settings.log_level)
+    docs_public = settings.docs_public if settings.docs_public is not None else not settings.is_production
     app = FastAPI(
         title="Autopack",
         version=__version__,
         description="Control plane for governed autonomy: runs, tiers and phases driven by an executor.",
         lifespan=lifespan,
+        # The API map helps an attacker as much as a user: off in production unless asked for.
+        openapi_url="/openapi.json" if docs_public else None,
+        docs_url="/docs" if docs_public else None,
+        redoc_url="/redoc" if docs_public else None,
     )
     install_handlers(app)
     if settings.cors_allowed_origins.strip():

@@ -12,37 +12,52 @@ import pytest
 
 PUBLIC = {200, 404, 422}  # reachable without credentials (404/422: the fake ids or empty body)
 DENIED = {401, 403}
+# The privilege a route needs beyond a login (the last column): None, or one of these.
+DECIDE = "decide"  # instance-level decisions: the instance key, a superuser or the approver role
+TENANT = "tenant"  # a role in the path's tenant (or a superuser)
+SUPERUSER = "superuser"
 
-# (methods, path regex, policy) — first match wins. Keep this list in step with the README.
-POLICIES: list[tuple[set[str], str, set[int]]] = [
-    ({"GET"}, r"^/$|^/health$", PUBLIC),
-    ({"GET"}, r"^/api/auth/(\.well-known/jwks\.json|key-status)$", PUBLIC),
-    ({"POST"}, r"^/api/auth/(register|login)$", PUBLIC),  # credentials are the body
-    ({"POST"}, r"^/telegram/webhook$", {403}),  # its secret header; production without a secret refuses
-    ({"GET"}, r"^/api/auth/me$|^/api/auth/oauth/", DENIED),  # Bearer user
-    ({"POST", "DELETE"}, r"^/api/auth/oauth/", DENIED),
-    ({"GET", "POST", "PUT", "DELETE"}, r"^/api/v1/", DENIED),  # tenant roles or superuser
-    ({"GET"}, r"^/audit/", DENIED),  # superuser
-    ({"GET"}, r"^/governance/request/", DENIED),  # shows a stored patch: operators only
+# (methods, path regex, anonymous answers, privilege) — first match wins. Keep in step with the README.
+POLICIES: list[tuple[set[str], str, set[int], str | None]] = [
+    ({"GET"}, r"^/$|^/health$", PUBLIC, None),
+    ({"GET"}, r"^/api/auth/(\.well-known/jwks\.json|key-status)$", PUBLIC, None),
+    ({"POST"}, r"^/api/auth/(register|login)$", PUBLIC, None),  # credentials are the body
+    ({"POST"}, r"^/telegram/webhook$", {403}, None),  # its secret header; production without a secret refuses
+    ({"GET"}, r"^/api/auth/me$|^/api/auth/oauth/", DENIED, None),  # Bearer user
+    ({"POST", "DELETE"}, r"^/api/auth/oauth/", DENIED, SUPERUSER),
+    ({"GET", "POST", "PUT", "DELETE"}, r"^/api/v1/tenant/", DENIED, TENANT),
+    ({"GET", "POST", "PUT", "DELETE"}, r"^/api/v1/", DENIED, SUPERUSER),
+    ({"GET"}, r"^/audit/", DENIED, SUPERUSER),
+    ({"GET"}, r"^/governance/request/", DENIED, None),  # shows a stored patch: operators only
+    # Deciding is a privilege, not a login (DECISIONS §3.16).
+    ({"POST"}, r"^/governance/approve/|^/approval/[^/]+/(approve|reject)$", DENIED, DECIDE),
     # Operator surface (verify_read_access): a key in production (AUTOPACK_PUBLIC_READ=1 opens it in dev).
-    ({"GET"}, r"^/runs$|^/runs/[^/]+/(progress|artifacts/index|artifacts/file|browser/artifacts)$", DENIED),
+    ({"GET"}, r"^/runs$|^/runs/[^/]+/(progress|artifacts/index|artifacts/file|browser/artifacts)$", DENIED, None),
     # Dashboard: the reference's verify_api_key reads; the other dashboard reads are public (Auth: None).
-    ({"GET"}, r"^/dashboard/runs/[^/]+/(token-efficiency|phase6-stats)$", DENIED),
-    ({"GET"}, r"^/dashboard/runs/[^/]+/consolidated-metrics$", PUBLIC | {503}),  # kill switch, off by default
-    ({"GET"}, r"^/dashboard/", PUBLIC),
+    ({"GET"}, r"^/dashboard/runs/[^/]+/(token-efficiency|phase6-stats)$", DENIED, None),
+    ({"GET"}, r"^/dashboard/runs/[^/]+/consolidated-metrics$", PUBLIC | {503}, None),  # kill switch, off by default
+    ({"GET"}, r"^/dashboard/", PUBLIC, None),
     # The contract's public executor reads (Auth: None).
-    ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC),
-    ({"GET"}, r"^/approval/(status/[^/]+|pending)$|^/governance/pending$", PUBLIC),
+    ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC, None),
+    ({"GET"}, r"^/approval/status/[^/]+$|^/governance/pending$", PUBLIC, None),
+    ({"GET"}, r"^/approval/pending$", DENIED, None),  # patch previews: a key or token in production
     # Every other state-changing route: a key or a Bearer token in production (DECISIONS §3.15).
-    ({"POST", "PUT", "PATCH", "DELETE"}, r"^/", DENIED),
+    ({"POST", "PUT", "PATCH", "DELETE"}, r"^/", DENIED, None),
 ]
+# A route whose path says it decides, approves, rejects or stops something must name its privilege.
+DECISION_WORDS = re.compile(r"approve|reject|decid|dismiss|kill|freeze|confirm|revoke|grant")
+
+
+def _rule(method: str, path: str) -> tuple[set[int], str | None] | None:
+    for methods, pattern, expected, privilege in POLICIES:
+        if method in methods and re.search(pattern, path):
+            return expected, privilege
+    return None
 
 
 def _policy(method: str, path: str) -> set[int] | None:
-    for methods, pattern, expected in POLICIES:
-        if method in methods and re.search(pattern, path):
-            return expected
-    return None
+    rule = _rule(method, path)
+    return rule[0] if rule else None
 
 
 def test_every_route_has_a_policy_and_keeps_it(make_client, monkeypatch):
@@ -77,3 +92,85 @@ def test_bearer_token_also_opens_writes_in_production(make_client, monkeypatch, 
     _, token = make_user("ops")
     response = client.post(path, json={}, headers=bearer(token))
     assert response.status_code not in DENIED  # authenticated: validation (422) or 404, never 401/403
+
+
+def _api_routes(routes, prefix: str = ""):
+    """(full path, APIRoute) for every route, looking inside included routers."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes, prefix + route.include_context.prefix)
+
+
+def _calls(dependant) -> set:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def test_decision_routes_declare_and_check_the_privilege(make_client):
+    from autopack.auth.privileges import require_decider, require_signed_decider
+
+    client = make_client()
+    routes = [(method, path, route) for path, route in _api_routes(client.app.routes)
+              for method in route.methods if method != "HEAD"]
+    assert len(routes) >= 40
+    problems = []
+    for method, path, route in routes:
+        rule = _rule(method, path)
+        privilege = rule[1] if rule else None
+        checks = bool(_calls(route.dependant) & {require_decider, require_signed_decider})
+        if method != "GET" and DECISION_WORDS.search(path) and privilege is None:
+            problems.append(f"{method} {path} decides something but declares no privilege")
+        if checks != (privilege == DECIDE):
+            problems.append(f"{method} {path}: privilege {privilege!r}, decider check {checks}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("env", ["production", "development-with-key"])
+def test_privileged_routes_refuse_a_login_without_the_privilege(make_client, monkeypatch, env):
+    from autopack.auth import apikeys, privileges
+    from autopack.core.database import session_scope
+    from autopack.db.models import Tenant
+    from tests.auth.helpers import bearer, make_user
+
+    monkeypatch.setenv("AUTOPACK_API_KEY", "k-123456789")
+    if env == "production":
+        monkeypatch.setenv("AUTOPACK_ENV", "production")
+    client = make_client()
+    plain = bearer(make_user("plain")[1])
+    approver_id, approver_token = make_user("ann")
+    with session_scope() as session:
+        privileges.grant(session, approver_id, privileges.APPROVER, granted_by="test")
+        tenant = Tenant(slug="acme", name="acme")
+        session.add(tenant)
+        session.flush()
+        tenant_admin = {"X-API-Key": apikeys.create_key(session, name="t", tenant_id=tenant.id, role="admin",
+                                                        is_superuser=False, created_by="test").raw}
+    callers = {"plain user": plain, "approver": bearer(approver_token), "tenant admin key": tenant_admin}
+    wrong, checked = [], 0
+    for route_path, operations in client.app.openapi()["paths"].items():
+        for method in (m.upper() for m in operations):
+            rule = _rule(method, route_path)
+            if rule is None or rule[1] is None:
+                continue
+            privilege = rule[1]
+            path = re.sub(r"\{[^}]+\}", "999999", route_path)
+            for who, headers in callers.items():
+                if privilege == TENANT and who == "tenant admin key":
+                    continue  # its own tenant is another test's business (tests/auth/test_tenants.py)
+                status = client.request(method, path, json={} if method != "GET" else None,
+                                        headers=headers).status_code
+                allowed = privilege == DECIDE and who == "approver"
+                if allowed and status in DENIED:
+                    wrong.append(f"{method} {route_path} as {who} -> {status}, expected to pass the check")
+                if not allowed and status not in DENIED:
+                    wrong.append(f"{method} {route_path} as {who} -> {status}, expected 401/403")
+                checked += 1
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 30

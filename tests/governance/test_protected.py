@@ -57,15 +57,33 @@ def test_internal_mode_unlocks_src_autopack_but_not_core_files(gov_client, repo)
     assert all_rows(GovernanceRequest) == []
 
 
-def test_payload_allowed_paths_override_protection(gov_client, repo):
-    patch = make_patch(repo, lambda c: (c / "config/settings.yaml").write_bytes(b"level: 3\n"))
-    response = submit(gov_client, patch, allowed_paths=["config"])  # no extension: a directory prefix
-    assert response.status_code == 200, response.text
-    assert (repo / "config/settings.yaml").read_bytes() == b"level: 3\n"
-    patch = make_patch(repo, lambda c: (c / "config/other.yaml").write_bytes(b"x: 1\n"))
-    response = submit(gov_client, patch, phase_id="F1.2", allowed_paths=["config\\settings.yaml"])
-    assert response.status_code == 422  # a file entry allows that file only
-    assert json.loads(response.json()["detail"])["violated_paths"] == ["config/other.yaml"]
+def test_payload_allowed_paths_never_unprotect_a_path(gov_client, repo):
+    # The probe: a builder_result whose allowed_paths covered config/ wrote config/secrets.yaml.
+    before = snapshot(repo)
+    patch = make_patch(repo, lambda c: (c / "config/secrets.yaml").write_bytes(b"token: mine\n"))
+    for phase_id, allowed in (("F1.1", ["config"]), ("F1.2", ["config/"]), ("F2.1", ["config\\secrets.yaml"])):
+        response = submit(gov_client, patch, phase_id=phase_id, allowed_paths=allowed)
+        assert response.status_code == 422, response.text
+        detail = json.loads(response.json()["detail"])
+        assert detail["error_type"] == "protected_path_violation"
+        assert detail["violated_paths"] == ["config/secrets.yaml"]
+    assert snapshot(repo) == before and porcelain(repo) == []
+    assert len(all_rows(GovernanceRequest)) == 3  # each one waits for a human
+
+
+def test_payload_allowed_paths_narrow_what_a_patch_may_touch(gov_client, repo):
+    before = snapshot(repo)
+    patch = make_patch(repo, lambda c: (c / "a.txt").write_bytes(b"alpha\nBETA\ngamma\n"))
+    response = submit(gov_client, patch, allowed_paths=["docs", "src/autopack/tool.py"])
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "Failed to apply patch: patch touches paths outside the phase's allowed_paths: a.txt")
+    assert snapshot(repo) == before and all_rows(GovernanceRequest) == []
+    assert all_rows(Phase, phase_id="F1.1")[0].state == "FAILED"
+    # An entry covers itself (a file) and everything below it (a directory), nothing that merely starts alike.
+    assert submit(gov_client, patch, phase_id="F1.2", allowed_paths=["a.tx"]).status_code == 422
+    assert submit(gov_client, patch, phase_id="F2.2", allowed_paths=["./a.txt"]).status_code == 200
+    assert (repo / "a.txt").read_bytes() == b"alpha\nBETA\ngamma\n"
 
 
 def test_protected_list_is_configurable(make_client, repo, monkeypatch):

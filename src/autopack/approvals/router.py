@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 import autopack.approvals.telegram_actions  # noqa: F401  (registers the inline-button handlers)
 from autopack.approvals import service
@@ -15,22 +15,15 @@ from autopack.approvals.schemas import (
     ApprovalStatus,
     PendingList,
 )
-from autopack.auth.deps import Principal, actor_of, require_principal, verify_write_access
+from autopack.auth.deps import Principal, actor_of, verify_production_read, verify_write_access
+from autopack.auth.privileges import raiser_check, require_signed_decider
 from autopack.core.database import ReadSession, WriteSession, session_scope
-from autopack.core.errors import Conflict, Forbidden, NotFound
+from autopack.core.errors import Conflict, NotFound
 from autopack.core.responses import json_response
 
 router = APIRouter(tags=["approvals"])
 INT32 = 2**31 - 1
 ApprovalId = Annotated[int, Path(ge=-INT32 - 1, le=INT32)]
-
-
-def require_decider(request: Request) -> Principal:
-    """A signed-in user or an API key (401 otherwise); a tenant key with the viewer role may not decide."""
-    principal = require_principal(request)
-    if principal.role == "viewer":
-        raise Forbidden("Operator role required to decide approval requests")
-    return principal
 
 
 def _not_found(approval_id: int) -> NotFound:
@@ -57,17 +50,18 @@ def approval_status(approval_id: ApprovalId, session: ReadSession):
     return json_response(service.serialize_status(row))
 
 
-@router.get("/approval/pending", response_model=PendingList)
+@router.get("/approval/pending", response_model=PendingList, dependencies=[Depends(verify_production_read)])
 def pending_approvals(session: ReadSession, limit: Annotated[int, Query(ge=1, le=500)] = 100,
                       offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
-    """Pending requests, newest first (paged)."""
+    """Pending requests, newest first (paged); they show patch previews, so production needs a key."""
     return json_response(service.list_pending(session, limit=limit, offset=offset))
 
 
 def _decide(session, approval_id: int, principal: Principal, body: ApprovalDecisionIn | None,
             approve: bool):
     decision = service.decide(session, approval_id, approve=approve, actor=principal.actor,
-                              reason=body.reason if body else None, method="dashboard")
+                              reason=body.reason if body else None, method="dashboard",
+                              check_raiser=raiser_check(principal))
     if decision.row is None:
         raise _not_found(approval_id)
     if not decision.decided:
@@ -78,7 +72,7 @@ def _decide(session, approval_id: int, principal: Principal, body: ApprovalDecis
 
 @router.post("/approval/{approval_id}/approve", response_model=ApprovalStatus)
 def approve(approval_id: ApprovalId, session: WriteSession,
-            principal: Annotated[Principal, Depends(require_decider)],
+            principal: Annotated[Principal, Depends(require_signed_decider)],
             body: Annotated[ApprovalDecisionIn | None, Body()] = None):
     """Approve a pending request (who and why are recorded and audited); 409 if already decided."""
     return _decide(session, approval_id, principal, body, True)
@@ -86,7 +80,7 @@ def approve(approval_id: ApprovalId, session: WriteSession,
 
 @router.post("/approval/{approval_id}/reject", response_model=ApprovalStatus)
 def reject(approval_id: ApprovalId, session: WriteSession,
-           principal: Annotated[Principal, Depends(require_decider)],
+           principal: Annotated[Principal, Depends(require_signed_decider)],
            body: Annotated[ApprovalDecisionIn | None, Body()] = None):
     """Reject a pending request (who and why are recorded and audited); 409 if already decided."""
     return _decide(session, approval_id, principal, body, False)

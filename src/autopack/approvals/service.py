@@ -7,6 +7,7 @@ effect, on SQLite and PostgreSQL alike; the winner audits it in the same transac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -137,8 +138,11 @@ def list_pending(session: Session, *, limit: int = 100, offset: int = 0) -> dict
 
 
 def decide(session: Session, approval_id: int, *, approve: bool, actor: str, reason: str | None,
-           method: str) -> Decision:
+           method: str, check_raiser: Callable[[str | None], None] | None = None) -> Decision:
     """Approve or reject a pending, unexpired request; a no-op (decided=False) for any other."""
+    if check_raiser is not None:  # four-eyes: raises when the decider raised this request
+        raised = session.scalar(select(ApprovalRequest.requested_by).where(ApprovalRequest.id == approval_id))
+        check_raiser(raised)
     now = utcnow()
     status = "approved" if approve else "rejected"
     reason = reason or f"{'Approved' if approve else 'Rejected'} by {actor}"

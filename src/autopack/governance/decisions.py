@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -57,7 +58,8 @@ def _apply_approved(session: Session, run: Run, request: GovernanceRequest,
 
 
 def decide(session: Session, request_id: str, *, approved: bool, actor: str, claimed_user: str,
-           reason: str | None = None) -> dict[str, Any]:
+           reason: str | None = None,
+           check_raiser: Callable[[str | None], None] | None = None) -> dict[str, Any]:
     """Approve or deny a pending request exactly once; an approval applies a server-held patch."""
     found = session.scalars(
         select(GovernanceRequest.run_id).where(GovernanceRequest.request_id == request_id)
@@ -68,6 +70,8 @@ def decide(session: Session, request_id: str, *, approved: bool, actor: str, cla
     request = _locked(session, request_id)
     if run is None or request is None:
         raise NotFound(NOT_FOUND)
+    if check_raiser is not None:  # four-eyes: raises when the decider raised this request
+        check_raiser(request.requested_by)
     if request.approved is not None:
         raise Conflict(ALREADY_DECIDED)
     applied, apply_error = False, None

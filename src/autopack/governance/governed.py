@@ -15,8 +15,16 @@ from autopack.governance.apply import (
     write_candidates,
 )
 from autopack.governance.patchset import PatchError, PatchPlan, parse_patch
-from autopack.governance.paths import PathPolicy, extract_justification, risk_level, split_setting
+from autopack.governance.paths import (
+    PathPolicy,
+    extract_justification,
+    outside_scope,
+    risk_level,
+    split_setting,
+)
 from autopack.governance.workspace import fingerprint, resolve_root, workspace_lock
+
+OUTSIDE_SCOPE = "patch touches paths outside the phase's allowed_paths: "
 
 
 @dataclass(frozen=True)
@@ -41,11 +49,11 @@ class GovernedResult:
     mode: str | None = None
 
 
-def policy_for(settings: Settings, allowed_paths: Iterable[str]) -> PathPolicy:
-    """The internal-mode policy (maintenance runs) with the configured lists and the payload's paths."""
+def policy_for(settings: Settings) -> PathPolicy:
+    """The internal-mode policy (maintenance runs) with the operator's configured lists."""
     return PathPolicy.build(protected=split_setting(settings.governance_protected_paths),
                             always_allowed=split_setting(settings.governance_always_allowed_paths),
-                            extra_allowed=allowed_paths, internal_mode=True)
+                            internal_mode=True)
 
 
 def governed_apply(patch: str, *, allowed_paths: Iterable[str] = (), waived_paths: Iterable[str] = (),
@@ -65,7 +73,10 @@ def governed_apply(patch: str, *, allowed_paths: Iterable[str] = (), waived_path
             current = fingerprint(root, paths)
             if expected_fingerprint is not None and current != expected_fingerprint:
                 return GovernedResult(stale=True, plan=plan)
-            violated = [p for p in policy_for(settings, allowed_paths).violations(paths) if p not in waived]
+            outside = outside_scope(paths, allowed_paths)
+            if outside:
+                return GovernedResult(error=OUTSIDE_SCOPE + ", ".join(outside), plan=plan)
+            violated = [p for p in policy_for(settings).violations(paths) if p not in waived]
             if violated:
                 # A patch that cannot apply is refused now rather than sent to a human for nothing.
                 check_applies(ws, files)

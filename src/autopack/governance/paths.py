@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from pathlib import PurePosixPath
 
 # Reference §2.1.1: what a builder may not touch without a human's approval.
 DEFAULT_PROTECTED_PATHS = (
@@ -58,17 +57,25 @@ def unsafe_reason(path: str) -> str | None:
     return None
 
 
-def normalize_allowed(entries: Iterable[str]) -> list[str]:
-    """The payload's allowed_paths as prefixes: `\\` → `/`, extension-less names as directories."""
-    prefixes = []
+def scope_entries(entries: Iterable[str]) -> list[str]:
+    """The payload's allowed_paths as path prefixes: `\\` → `/`, no leading `./`, no trailing `/`."""
+    scope = []
     for entry in entries:
-        target = entry.replace("\\", "/")
-        if not target:
-            continue
-        if not target.endswith("/") and not PurePosixPath(target).suffix:
-            target += "/"
-        prefixes.append(target)
-    return prefixes
+        target = entry.replace("\\", "/").strip()
+        while target.startswith("./"):
+            target = target[2:]
+        target = target.rstrip("/")
+        if target:
+            scope.append(target)
+    return scope
+
+
+def outside_scope(paths: Iterable[str], allowed_paths: Iterable[str]) -> list[str]:
+    """The paths no allowed_paths entry covers (an entry covers itself and everything below it)."""
+    scope = scope_entries(allowed_paths)
+    if not scope:
+        return []
+    return [path for path in paths if not any(path == entry or path.startswith(entry + "/") for entry in scope)]
 
 
 def split_setting(value: str) -> tuple[str, ...]:
@@ -78,20 +85,21 @@ def split_setting(value: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class PathPolicy:
-    """Protected prefixes and the prefixes that override them (plain `startswith`, as the reference)."""
+    """Protected prefixes and the operator's prefixes that override them (plain `startswith`, as the reference)."""
+
+    # A builder's allowed_paths never appear here: they narrow a patch's scope, never unprotect a path.
 
     protected: tuple[str, ...]
     allowed: tuple[str, ...]
 
     @classmethod
     def build(cls, *, protected: Iterable[str] = (), always_allowed: Iterable[str] = (),
-              extra_allowed: Iterable[str] = (), internal_mode: bool = True) -> PathPolicy:
+              internal_mode: bool = True) -> PathPolicy:
         """The policy for one apply; empty lists mean the reference defaults."""
         protected = tuple(protected) or DEFAULT_PROTECTED_PATHS
         if internal_mode:  # maintenance runs edit Autopack itself; the listed core files stay protected
             protected = tuple(p for p in protected if p != INTERNAL_MODE_UNLOCKED)
-        allowed = (tuple(always_allowed) or DEFAULT_ALWAYS_ALLOWED) + tuple(normalize_allowed(extra_allowed))
-        return cls(protected=protected, allowed=allowed)
+        return cls(protected=protected, allowed=tuple(always_allowed) or DEFAULT_ALWAYS_ALLOWED)
 
     def is_protected(self, path: str) -> bool:
         """True when `path` starts with a protected prefix and no allowed prefix."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 import autopack.governance.telegram_actions  # noqa: F401  (registers the inline-button handlers)
 from autopack.auth.deps import Principal, actor_of, verify_read_access, verify_write_access
+from autopack.auth.privileges import raiser_check, require_decider
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.responses import json_response
 from autopack.governance import decisions, service
@@ -34,14 +35,16 @@ def pending(session: ReadSession, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)
 
 
 @router.post("/approve/{request_id}", response_model=DecisionResponse)
-def approve(request_id: RequestId, session: WriteSession, principal: Writer, approved: bool = True,
+def approve(request_id: RequestId, session: WriteSession,
+            principal: Annotated[Principal | None, Depends(require_decider)], approved: bool = True,
             user_id: Annotated[str, Query(min_length=1, max_length=255)] = "human",
             reason: Annotated[str | None, Query(max_length=2000)] = None):
     """Approve (applying the stored patch) or deny a pending request; a second decision is a 409."""
     # DECISIONS §3.16: the authenticated principal decides; user_id is only the caller's claim.
     actor = actor_of(principal) if principal is not None else user_id
     return json_response(decisions.decide(session, request_id, approved=approved, actor=actor,
-                                          claimed_user=user_id, reason=reason))
+                                          claimed_user=user_id, reason=reason,
+                                          check_raiser=raiser_check(principal)))
 
 
 @router.post("/request", status_code=201, response_model=GovernanceRequestOut)

@@ -46,7 +46,7 @@ def serialize(request: GovernanceRequest) -> dict[str, Any]:
         "approved_by": request.approved_by, "created_at": request.created_at,
         "patch_sha256": request.patch_sha256, "decided_at": request.decided_at,
         "decision_reason": request.decision_reason, "applied": request.applied,
-        "apply_error": request.apply_error,
+        "apply_error": request.apply_error, "requested_by": request.requested_by,
     }
 
 
@@ -62,7 +62,7 @@ def create_request(session: Session, *, run_id: str, phase_id: str, paths: Seque
         created_at=utcnow(), patch_content=patch,
         patch_sha256=hashlib.sha256(patch.encode("utf-8")).hexdigest() if patch else None,
         applied=False, workspace_fingerprint=fingerprint,
-        allowed_paths=json.dumps(list(allowed_paths)) if allowed_paths else None,
+        allowed_paths=json.dumps(list(allowed_paths)) if allowed_paths else None, requested_by=actor,
     )
     session.add(request)
     session.flush()

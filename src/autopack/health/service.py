@@ -98,9 +98,14 @@ _cache = CheckCache()
 async def health_async() -> tuple[dict[str, Any], int]:
     """The health document, with dependency checks run in a worker thread (or reused)."""
     checks = await _cache.get()
-    if os.environ.get("DEBUG_DB_IDENTITY") == "1":
+    if debug_identity_on():
         return await run_in_threadpool(health, checks)
     return health(checks)
+
+
+def debug_identity_on() -> bool:
+    """DEBUG_DB_IDENTITY=1, read on every call as the reference does; ignored in production."""
+    return os.environ.get("DEBUG_DB_IDENTITY") == "1" and not get_settings().is_production
 
 
 def health(checks: tuple[str, str, str | None] | None = None) -> tuple[dict[str, Any], int]:
@@ -126,7 +131,7 @@ def health(checks: tuple[str, str, str | None] | None = None) -> tuple[dict[str,
     }
     if rate_limits is not None:  # only when a shared store (Redis) is configured
         body["rate_limit_storage"] = rate_limits
-    if os.environ.get("DEBUG_DB_IDENTITY") == "1":
+    if debug_identity_on():
         body["db_identity_detail"] = _identity_detail()
     return body, code
 

@@ -23,6 +23,7 @@ from autopack.db.models.identity import ApiKey, Tenant, TenantMembership, User
 from autopack.db.models.issues import PhaseIssue, ProjectIssueBacklog, RunIssueIndex
 from autopack.db.models.oauth import OAuthCredential, OAuthCredentialEvent
 from autopack.db.models.results import AuditorResultRecord, BuilderResultRecord
+from autopack.db.models.roles import UserRole
 from autopack.db.models.runs import Phase, Run, RunEvent, Tier
 from autopack.db.models.telegram import TelegramOutbox, TelegramUpdate
 from autopack.db.models.usage import LlmUsageEvent, Phase6Metrics, TokenEfficiencyMetrics
@@ -68,4 +69,5 @@ __all__ = [
                                           "TokenEfficiencyMetrics",
                                           "TrustGateAuditLog",
                                           "User",
+                                          "UserRole",
 ]

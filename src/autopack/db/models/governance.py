@@ -40,3 +40,5 @@ class GovernanceRequest(Base):
     workspace_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The builder's allowed_paths (JSON text array): an approved apply runs under the same scope.
     allowed_paths: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The principal that raised the request: it may never decide it (four-eyes).
+    requested_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
