@@ -88,7 +88,7 @@ def _change_role(username: str, role: str, granting: bool) -> None:
 
 @users_app.command("grant")
 def users_grant(username: str = typer.Argument(...),
-                role: str = typer.Argument(..., help="approver: decides approval and governance requests.")) -> None:
+                role: str = typer.Argument(..., help="approver (decides requests) or runner (drives runs).")) -> None:
     """Give a user an instance-level role (audited)."""
     _change_role(username, role, granting=True)
 

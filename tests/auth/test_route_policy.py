@@ -14,6 +14,7 @@ PUBLIC = {200, 404, 422}  # reachable without credentials (404/422: the fake ids
 DENIED = {401, 403}
 # The privilege a route needs beyond a login (the last column): None, or one of these.
 DECIDE = "decide"  # instance-level decisions: the instance key, a superuser or the approver role
+RUN = "run"  # executor writes: the instance key, an instance-level key, a superuser or the runner role
 TENANT = "tenant"  # a role in the path's tenant (or a superuser)
 SUPERUSER = "superuser"
 
@@ -41,6 +42,9 @@ POLICIES: list[tuple[set[str], str, set[int], str | None]] = [
     ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC, None),
     ({"GET"}, r"^/approval/status/[^/]+$|^/governance/pending$", PUBLIC, None),
     ({"GET"}, r"^/approval/pending$", DENIED, None),  # patch previews: a key or token in production
+    # Driving runs: a runner, not merely a login (in production; POST /runs/start wherever auth is on).
+    ({"POST"}, r"^/runs/start$|^/runs/[^/]+/(usage|phases/[^/]+/[a-z_]+)$|^/(governance|approval)/request$",
+     DENIED, RUN),
     # Every other state-changing route: a key or a Bearer token in production (DECISIONS §3.15).
     ({"POST", "PUT", "PATCH", "DELETE"}, r"^/", DENIED, None),
 ]
@@ -84,12 +88,16 @@ def test_every_route_has_a_policy_and_keeps_it(make_client, monkeypatch):
 
 @pytest.mark.parametrize("path", ["/runs/start", "/governance/request", "/approval/request"])
 def test_bearer_token_also_opens_writes_in_production(make_client, monkeypatch, path):
+    from autopack.auth import privileges
+    from autopack.core.database import session_scope
     from tests.auth.helpers import bearer, make_user
 
     monkeypatch.setenv("AUTOPACK_API_KEY", "k-123456789")
     monkeypatch.setenv("AUTOPACK_ENV", "production")
     client = make_client()
-    _, token = make_user("ops")
+    user_id, token = make_user("ops")
+    with session_scope() as session:
+        privileges.grant(session, user_id, privileges.RUNNER, granted_by="test")
     response = client.post(path, json={}, headers=bearer(token))
     assert response.status_code not in DENIED  # authenticated: validation (422) or 404, never 401/403
 
@@ -114,7 +122,12 @@ def _calls(dependant) -> set:
 
 
 def test_decision_routes_declare_and_check_the_privilege(make_client):
-    from autopack.auth.privileges import require_decider, require_signed_decider
+    from autopack.auth.privileges import (
+        require_decider,
+        require_run_starter,
+        require_runner,
+        require_signed_decider,
+    )
 
     client = make_client()
     routes = [(method, path, route) for path, route in _api_routes(client.app.routes)
@@ -124,11 +137,15 @@ def test_decision_routes_declare_and_check_the_privilege(make_client):
     for method, path, route in routes:
         rule = _rule(method, path)
         privilege = rule[1] if rule else None
-        checks = bool(_calls(route.dependant) & {require_decider, require_signed_decider})
+        calls = _calls(route.dependant)
+        decides = bool(calls & {require_decider, require_signed_decider})
+        runs = bool(calls & {require_runner, require_run_starter})
         if method != "GET" and DECISION_WORDS.search(path) and privilege is None:
             problems.append(f"{method} {path} decides something but declares no privilege")
-        if checks != (privilege == DECIDE):
-            problems.append(f"{method} {path}: privilege {privilege!r}, decider check {checks}")
+        if decides != (privilege == DECIDE):
+            problems.append(f"{method} {path}: privilege {privilege!r}, decider check {decides}")
+        if runs != (privilege == RUN):
+            problems.append(f"{method} {path}: privilege {privilege!r}, runner check {runs}")
     assert not problems, "\n".join(problems)
 
 
@@ -145,14 +162,17 @@ def test_privileged_routes_refuse_a_login_without_the_privilege(make_client, mon
     client = make_client()
     plain = bearer(make_user("plain")[1])
     approver_id, approver_token = make_user("ann")
+    runner_id, runner_token = make_user("rob")
     with session_scope() as session:
         privileges.grant(session, approver_id, privileges.APPROVER, granted_by="test")
+        privileges.grant(session, runner_id, privileges.RUNNER, granted_by="test")
         tenant = Tenant(slug="acme", name="acme")
         session.add(tenant)
         session.flush()
         tenant_admin = {"X-API-Key": apikeys.create_key(session, name="t", tenant_id=tenant.id, role="admin",
                                                         is_superuser=False, created_by="test").raw}
-    callers = {"plain user": plain, "approver": bearer(approver_token), "tenant admin key": tenant_admin}
+    callers = {"plain user": plain, "approver": bearer(approver_token), "runner": bearer(runner_token),
+               "tenant admin key": tenant_admin}
     wrong, checked = [], 0
     for route_path, operations in client.app.openapi()["paths"].items():
         for method in (m.upper() for m in operations):
@@ -160,13 +180,15 @@ def test_privileged_routes_refuse_a_login_without_the_privilege(make_client, mon
             if rule is None or rule[1] is None:
                 continue
             privilege = rule[1]
+            if privilege == RUN and env != "production" and route_path != "/runs/start":
+                continue  # executor writes are open in development (DECISIONS §3.15)
             path = re.sub(r"\{[^}]+\}", "999999", route_path)
             for who, headers in callers.items():
                 if privilege == TENANT and who == "tenant admin key":
                     continue  # its own tenant is another test's business (tests/auth/test_tenants.py)
                 status = client.request(method, path, json={} if method != "GET" else None,
                                         headers=headers).status_code
-                allowed = privilege == DECIDE and who == "approver"
+                allowed = (privilege, who) in {(DECIDE, "approver"), (RUN, "runner")}
                 if allowed and status in DENIED:
                     wrong.append(f"{method} {route_path} as {who} -> {status}, expected to pass the check")
                 if not allowed and status not in DENIED:

@@ -33,11 +33,12 @@ def tenant_key(role: str, slug: str = "acme") -> dict:
         return {"X-API-Key": created.raw}
 
 
-def with_role(username: str, role: str = "approver") -> dict:
-    """A new user holding `role`; returns the Authorization header."""
+def with_role(username: str, *roles: str) -> dict:
+    """A new user holding `roles` (approver by default); returns the Authorization header."""
     user_id, token = make_user(username)
     with session_scope() as session:
-        privileges.grant(session, user_id, role, granted_by="test")
+        for role in roles or ("approver",):
+            privileges.grant(session, user_id, role, granted_by="test")
     return bearer(token)
 
 
@@ -53,11 +54,16 @@ def secured(request, make_client, repo, monkeypatch):
     return client
 
 
-def raise_governance(client, headers: dict, phase_id: str = "F1.1") -> str:
-    """A maintenance builder_result writing config/secrets.yaml; returns the governance request id."""
+def send_secrets_patch(client, headers: dict, phase_id: str = "F1.1"):
+    """A maintenance builder_result writing config/secrets.yaml with allowed_paths covering config/."""
     patch = make_patch(client.repo, lambda c: (c / "config/secrets.yaml").write_bytes(SECRETS))
-    response = client.post(f"/runs/{RUN_ID}/phases/{phase_id}/builder_result", headers=headers,
-                           json=builder_body(patch, phase_id=phase_id, allowed_paths=["config"]))
+    return client.post(f"/runs/{RUN_ID}/phases/{phase_id}/builder_result", headers=headers,
+                       json=builder_body(patch, phase_id=phase_id, allowed_paths=["config"]))
+
+
+def raise_governance(client, headers: dict, phase_id: str = "F1.1") -> str:
+    """The secrets patch as a governance request; returns its id."""
+    response = send_secrets_patch(client, headers, phase_id)
     assert response.status_code == 422, response.text
     return json.loads(response.json()["detail"])["request_id"]
 
@@ -72,12 +78,17 @@ def raise_approval(client, headers: dict) -> int:
 
 
 @pytest.fixture
+def secured_env(request):
+    return request.node.callspec.params["secured"]
+
+
+@pytest.fixture
 def client(secured, repo):
     secured.repo = repo
     return secured
 
 
-def test_the_probe_self_registered_user_cannot_approve_her_own_secrets_patch(client, repo):
+def test_the_probe_self_registered_user_cannot_approve_her_own_secrets_patch(client, repo, secured_env):
     registered = client.post("/api/auth/register", json={"username": "mallory", "email": "m@example.com",
                                                          "password": "long-password-1"})
     assert registered.status_code == 201, registered.text
@@ -85,12 +96,18 @@ def test_the_probe_self_registered_user_cannot_approve_her_own_secrets_patch(cli
     token = client.post("/api/auth/login", data={"username": "mallory", "password": "long-password-1"})
     headers = bearer(token.json()["access_token"])
     before = snapshot(repo)
-    request_id = raise_governance(client, headers)
+    sent = send_secrets_patch(client, headers)
+    if secured_env == "production":  # a login is not a runner: the patch never reaches the workspace
+        assert sent.status_code == 403
+        request_id = raise_governance(client, {"X-API-Key": KEY})
+    else:  # development with a key leaves executor writes open; the patch still waits for a human
+        assert sent.status_code == 422
+        request_id = json.loads(sent.json()["detail"])["request_id"]
+        assert all_rows(GovernanceRequest)[0].requested_by == "user:mallory"
     response = client.post(f"/governance/approve/{request_id}", headers=headers)
     assert response.status_code == 403
     assert snapshot(repo) == before and not (repo / "config/secrets.yaml").exists()
-    (row,) = all_rows(GovernanceRequest)
-    assert row.approved is None and row.requested_by == "user:mallory"
+    assert all_rows(GovernanceRequest)[0].approved is None
 
 
 @pytest.mark.parametrize("who", ["plain user", "tenant viewer", "tenant operator", "tenant admin",
@@ -140,7 +157,7 @@ def test_revoking_the_role_takes_effect_on_the_next_request(client):
 
 
 def test_a_user_never_decides_a_request_that_user_raised(client):
-    ann, bob = with_role("ann"), with_role("bob")
+    ann, bob = with_role("ann", "approver", "runner"), with_role("bob")
     request_id = raise_governance(client, ann)
     approval_id = raise_approval(client, ann)
     assert client.post(f"/governance/approve/{request_id}", headers=ann).status_code == 403

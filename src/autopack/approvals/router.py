@@ -15,8 +15,8 @@ from autopack.approvals.schemas import (
     ApprovalStatus,
     PendingList,
 )
-from autopack.auth.deps import Principal, actor_of, verify_production_read, verify_write_access
-from autopack.auth.privileges import raiser_check, require_signed_decider
+from autopack.auth.deps import Principal, actor_of, verify_production_read
+from autopack.auth.privileges import raiser_check, require_runner, require_signed_decider
 from autopack.core.database import ReadSession, WriteSession, session_scope
 from autopack.core.errors import Conflict, NotFound
 from autopack.core.responses import json_response
@@ -32,7 +32,7 @@ def _not_found(approval_id: int) -> NotFound:
 
 @router.post("/approval/request", response_model=ApprovalRequestResponse)
 def request_approval(body: ApprovalRequestIn,
-                     principal: Annotated[Principal | None, Depends(verify_write_access)]):
+                     principal: Annotated[Principal | None, Depends(require_runner)]):
     """Ask for a human decision; 200 with `approved` (auto mode) or `pending` and its timeout."""
     # Its own transaction rather than WriteSession: the Telegram message goes out after the commit
     # and before this returns, so `telegram_sent` reports whether it went out (reference behaviour).

@@ -16,6 +16,7 @@ from autopack.auth.deps import (
     require_principal,
     resolve_principal,
     verify_api_key,
+    verify_write_access,
 )
 from autopack.core.database import session_scope
 from autopack.core.errors import Forbidden
@@ -25,10 +26,13 @@ from autopack.db.models import UserRole
 from autopack.db.models.roles import INSTANCE_ROLES
 
 APPROVER = "approver"
+RUNNER = "runner"
 DECIDER_REQUIRED = ("Deciding requires the instance API key, a superuser or the approver role "
                     "(tenant keys and tenant roles never decide instance-level requests)")
 TENANT_KEY_REFUSED = "Tenant API keys cannot decide instance-level requests"
 OWN_REQUEST = "A request cannot be decided by the principal that raised it"
+RUNNER_REQUIRED = ("Driving runs requires the instance API key, an instance-level API key, a superuser or the "
+                   "runner role")
 
 
 def auth_in_force() -> bool:
@@ -78,6 +82,33 @@ def may_decide(principal: Principal) -> bool:
     if principal.tenant_id is not None:
         return False
     return principal.is_superuser or holds_role(principal, APPROVER)
+
+
+def may_run(principal: Principal) -> bool:
+    """The instance key, a database key not scoped to a tenant, a superuser, or a user holding `runner`."""
+    if principal.kind == "env_key":
+        return True
+    if principal.tenant_id is not None:
+        return False
+    return principal.kind == "api_key" or principal.is_superuser or holds_role(principal, RUNNER)
+
+
+def _runner(principal: Principal | None) -> Principal | None:
+    if principal is not None and not may_run(principal):
+        raise Forbidden(RUNNER_REQUIRED)
+    return principal
+
+
+def require_runner(request: Request) -> Principal | None:
+    """Executor writes: open in development, a runner in production (a login alone is not enough)."""
+    principal = verify_write_access(request)
+    return _runner(principal) if get_settings().is_production else principal
+
+
+def require_run_starter(request: Request) -> Principal | None:
+    """POST /runs/start ("Requires X-API-Key"): a runner wherever authentication is in force."""
+    principal = verify_api_key(request)
+    return _runner(principal) if auth_in_force() else principal
 
 
 def _presented(request: Request) -> Principal | None:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 import autopack.governance.telegram_actions  # noqa: F401  (registers the inline-button handlers)
-from autopack.auth.deps import Principal, actor_of, verify_read_access, verify_write_access
-from autopack.auth.privileges import raiser_check, require_decider
+from autopack.auth.deps import Principal, actor_of, verify_read_access
+from autopack.auth.privileges import raiser_check, require_decider, require_runner
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.responses import json_response
 from autopack.governance import decisions, service
@@ -23,7 +23,7 @@ from autopack.governance.schemas import (
 router = APIRouter(prefix="/governance", tags=["governance"])
 
 MAX_PAGE = 500
-Writer = Annotated[Principal | None, Depends(verify_write_access)]
+Runner = Annotated[Principal | None, Depends(require_runner)]
 RequestId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -48,7 +48,7 @@ def approve(request_id: RequestId, session: WriteSession,
 
 
 @router.post("/request", status_code=201, response_model=GovernanceRequestOut)
-def create_request(body: GovernanceRequestCreate, session: WriteSession, principal: Writer):
+def create_request(body: GovernanceRequestCreate, session: WriteSession, principal: Runner):
     """Record a request for protected paths that an executor will apply itself once approved."""
     created = service.request_from_api(
         session, run_id=body.run_id, phase_id=body.phase_id, paths=body.requested_paths,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
+from autopack.auth.deps import Principal, actor_of
+from autopack.auth.privileges import require_run_starter, require_runner
 from autopack.core.database import WriteSession, run_in_read_thread
 from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
@@ -26,15 +27,15 @@ from autopack.runs.schemas import (
 
 router = APIRouter(tags=["runs"])
 
-Actor = Annotated[Principal | None, Depends(verify_write_access)]
+Actor = Annotated[Principal | None, Depends(require_runner)]
 _actor = actor_of
 
 
 @router.post("/runs/start", status_code=201, response_model=RunResponse,
-             dependencies=[Depends(verify_api_key),  # auth first: rejected calls do not spend the limit
+             dependencies=[Depends(require_run_starter),  # auth first: rejected calls do not spend the limit
                            Depends(rate_limit(lambda: get_settings().runs_start_rate_limit, "runs_start"))])
 def start_run(request: RunStartRequest, session: WriteSession,
-              principal: Annotated[Principal | None, Depends(verify_api_key)]):
+              principal: Annotated[Principal | None, Depends(require_run_starter)]):
     """Create a run with its tiers and phases (one transaction)."""
     run_id = service.start_run(session, request, _actor(principal))
     return json_response(service.serialize_run(session, run_id), 201)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from autopack.auth.deps import verify_write_access
+from autopack.auth.privileges import require_runner
 from autopack.core.database import WriteSession
 from autopack.usage import service
 from autopack.usage.schemas import PhaseMetricsIn, PhaseMetricsResponse, UsageBatch, UsageBatchResponse
 
-router = APIRouter(tags=["telemetry"], dependencies=[Depends(verify_write_access)])
+router = APIRouter(tags=["telemetry"], dependencies=[Depends(require_runner)])
 
 
 @router.post("/runs/{run_id}/usage", status_code=201, response_model=UsageBatchResponse)

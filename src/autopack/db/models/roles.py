@@ -9,9 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from autopack.db.base import Base, utcnow
 
-# approver: decides approval and governance requests. Checked in code (grant), not by the database,
-# so a new role needs no table rebuild.
-INSTANCE_ROLES = ("approver",)
+# approver: decides approval and governance requests; runner: an executor that starts runs and posts
+# their results. Checked in code (grant), not by the database, so a new role needs no table rebuild.
+INSTANCE_ROLES = ("approver", "runner")
 
 
 class UserRole(Base):

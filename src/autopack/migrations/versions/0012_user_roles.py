@@ -1,4 +1,4 @@
-"""identity: instance-wide user roles (approver)
+"""identity: instance-wide user roles (approver, runner)
 
 Revision ID: 0012
 Revises: 0002
