@@ -35,12 +35,19 @@ def serve(
     workers: int = typer.Option(1, help="Worker processes."),
     migrate_first: bool = typer.Option(False, "--migrate", help="Apply migrations before serving."),
 ) -> None:
-    """Run the API server with uvicorn."""
+    """Run the API server with uvicorn (transport bounds and proxy-header trust from settings)."""
     import uvicorn
 
+    from autopack.core.transport import server_options
+
+    try:
+        options = server_options()
+    except ValueError as exc:  # a malformed AUTOPACK_TRUSTED_PROXIES must stop the start, not be ignored
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     if migrate_first:
         migrate("heads")
-    uvicorn.run("autopack.main:app", host=host, port=port, workers=workers, access_log=False)
+    uvicorn.run("autopack.main:app", host=host, port=port, workers=workers, access_log=False, **options)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,12 +1,13 @@
-"""Pure ASGI middleware: request ids, access logs, 500s with ids, and the request guard.
+"""Pure ASGI middleware: request ids, the client address, access logs, 500s with ids, the request guard.
 
-The guard buffers the body (bounded: 413 above the limit) and refuses text that no database can
-store the same way — NUL characters and lone UTF-16 surrogates — with a 422 before any endpoint runs,
-so SQLite and PostgreSQL never disagree and nothing reaches a driver that would crash on it.
+The guard buffers the body (bounded: 413 above the limit, 408 when the client stalls) and refuses text
+that no database can store the same way — NUL characters and lone UTF-16 surrogates — with a 422 before
+any endpoint runs, so SQLite and PostgreSQL never disagree and nothing reaches a driver that would crash.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import math
@@ -17,7 +18,9 @@ from urllib.parse import unquote_to_bytes
 
 import structlog
 
+from autopack.core.client_address import settle_client, trusted_networks
 from autopack.core.logging import get_logger
+from autopack.core.settings import get_settings
 
 log = get_logger("autopack.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -63,7 +66,8 @@ def has_non_finite_number(body: bytes) -> bool:
     return False
 
 
-def _json_response(status: int, detail: str, envelope_code: str, path: str) -> tuple[dict, bytes]:
+def _json_response(status: int, detail: str, envelope_code: str, path: str,
+                   close: bool = False) -> tuple[dict, bytes]:
     import orjson
 
     if path.startswith("/api/v1/"):
@@ -71,8 +75,10 @@ def _json_response(status: int, detail: str, envelope_code: str, path: str) -> t
     else:
         body = {"detail": detail}
     payload = orjson.dumps(body)
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]}
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    start = {"type": "http.response.start", "status": status, "headers": headers}
     return start, payload
 
 
@@ -86,15 +92,19 @@ def _new_request_id() -> str:
 
 
 class RequestContextMiddleware:
-    """Tags each request with an id (X-Request-ID in and out), logs one line, renders 500s itself."""
+    """Request ids (X-Request-ID in and out), the settled client address, one log line, 500s with ids."""
 
-    def __init__(self, app, access_log: bool = True):
+    def __init__(self, app, access_log: bool = True, trusted_proxies: str | None = None):
         self.app = app
         self.access_log = access_log
+        raw = get_settings().trusted_proxies if trusted_proxies is None else trusted_proxies
+        self.trusted = trusted_networks(raw)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        # Outermost of ours: rate limits, the access log and anything reading request.client see one address.
+        settle_client(scope, self.trusted)
         incoming = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -126,21 +136,24 @@ class RequestContextMiddleware:
             await response(scope, receive, send_wrapper)
         finally:
             if self.access_log:
+                client = scope.get("client")
                 log.info("request", method=scope["method"], path=scope["path"], status=state["code"],
-                         ms=round((time.perf_counter() - started) * 1000, 2))
+                         ms=round((time.perf_counter() - started) * 1000, 2),
+                         client=client[0] if client else None)
             structlog.contextvars.unbind_contextvars("request_id")
 
 
 class RequestGuardMiddleware:
-    """413 for bodies over `max_bytes`; 422 for NUL or lone surrogates in path, query or JSON body, and
-    for non-finite numbers in a JSON body."""
+    """413 for bodies over `max_bytes`; 408 when the body stalls for `body_timeout` seconds; 422 for NUL
+    or lone surrogates in path, query or JSON body, and for non-finite numbers in a JSON body."""
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, body_timeout: float | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.body_timeout = get_settings().body_timeout_seconds if body_timeout is None else body_timeout
 
-    async def _reply(self, send, scope, status: int, detail: str, code: str) -> None:
-        start, payload = _json_response(status, detail, code, scope["path"])
+    async def _reply(self, send, scope, status: int, detail: str, code: str, close: bool = False) -> None:
+        start, payload = _json_response(status, detail, code, scope["path"], close)
         await send(start)
         await send({"type": "http.response.body", "body": payload})
 
@@ -163,17 +176,28 @@ class RequestGuardMiddleware:
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and length in (None, b"0"):
             return await self.app(scope, receive, send)
         chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            total += len(body)
-            if total > self.max_bytes:
-                return await self._too_large(send, scope)
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
+        loop = asyncio.get_running_loop()
+        try:
+            # One timer for the whole read, pushed back by every piece: a stalled client (a promised
+            # Content-Length never delivered) is answered 408 and loses the connection.
+            async with asyncio.timeout(self.body_timeout) as deadline:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    deadline.reschedule(loop.time() + self.body_timeout)
+                    body = message.get("body", b"")
+                    total += len(body)
+                    if total > self.max_bytes:
+                        break
+                    chunks.append(body)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            return await self._reply(send, scope, 408, f"Request body not received within "
+                                     f"{self.body_timeout:g} s", "REQUEST_TIMEOUT", close=True)
+        if total > self.max_bytes:
+            return await self._too_large(send, scope)
         body = b"".join(chunks)
         if _UNSTORABLE_JSON.search(body):
             return await self._reply(send, scope, 422, "Text may not contain NUL characters or unpaired "
@@ -193,5 +217,6 @@ class RequestGuardMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send, scope) -> None:
+        # close: the rest of an unread body would otherwise keep streaming in on a kept-alive connection
         await self._reply(send, scope, 413, f"Request body too large (limit {self.max_bytes} bytes)",
-                          "PAYLOAD_TOO_LARGE")
+                          "PAYLOAD_TOO_LARGE", close=True)
