@@ -9,12 +9,18 @@ import pytest
 from typer.testing import CliRunner
 
 from autopack.audit import service
+from autopack.audit.anchor_file import anchor_path
 from autopack.auth import apikeys
 from autopack.cli import app as cli_app
 from autopack.core.database import session_scope
 from tests.audit.helpers import seed, tamper
 
 ADMIN_KEY = "audit-admin-key-0123456789"
+
+
+def body_written_at() -> str:
+    """When the stored anchor was last written."""
+    return json.loads(anchor_path().read_text())["written_at"]
 
 
 @pytest.fixture
@@ -35,7 +41,10 @@ def test_verify_endpoint_reports_a_clean_and_a_broken_ledger(admin):
     ids = seed(["3", None, "3"])
     response = admin.get("/audit/verify")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "chains_checked": 2, "events_checked": 3, "first_break": None}
+    body = response.json()
+    assert body.pop("anchor") == {"status": "ok", "source": "data_dir", "written_at": body_written_at(),
+                                  "chains_compared": 2, "detail": None}
+    assert body == {"ok": True, "chains_checked": 2, "events_checked": 3, "first_break": None}
     tamper(ids[2], action="test.rewritten")
     assert admin.get("/audit/verify").json()["first_break"] == {
         "chain": "global", "seq": 3, "event_id": ids[2], "reason": "hash_mismatch"}
@@ -98,7 +107,9 @@ def test_cli_verify_exits_zero_on_a_clean_ledger_and_one_on_a_break():
     ids = seed(["4", "4", None])
     clean = runner.invoke(cli_app, ["audit", "verify"])
     assert clean.exit_code == 0, clean.output
-    assert json.loads(clean.output) == {"ok": True, "chains_checked": 2, "events_checked": 3, "first_break": None}
+    report = json.loads(clean.output)
+    assert report.pop("anchor")["status"] == "ok"
+    assert report == {"ok": True, "chains_checked": 2, "events_checked": 3, "first_break": None}
     tamper(ids[1], details={"n": "edited"})
     broken = runner.invoke(cli_app, ["audit", "verify"])
     assert broken.exit_code == 1

@@ -7,17 +7,17 @@ import json
 from sqlalchemy import create_engine, select, text, update
 from typer.testing import CliRunner
 
+from autopack.audit.anchor_file import anchor_path, read_anchor
 from autopack.audit.chain import GENESIS_HASH, head_seal, link_hash, seal_matches
 from autopack.cli import app as cli_app
-from autopack.core.database import session_scope
 from autopack.core.settings import get_settings
 from autopack.db.models import AuditChainHead, AuditEvent
-from tests.audit.helpers import events, head, seed, verify
+from tests.audit.helpers import attacker, events, head, restore, seed, snapshot, verify, verify_report
 
 
 def _rewrite_everything(actor: str = "user:mallory") -> None:
     """What a database-only attacker can do: rewrite every event, recompute every link and the head."""
-    with session_scope() as session:
+    with attacker() as session:
         rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.global_seq)))
         prev = GENESIS_HASH
         for row in rows:
@@ -52,12 +52,12 @@ def test_a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_seal():
 def test_truncation_to_an_earlier_head_and_a_missing_seal_are_caught():
     ids = seed([None] * 3)
     kept = events()[1]
-    with session_scope() as session:
+    with attacker() as session:
         session.execute(AuditEvent.__table__.delete().where(AuditEvent.id == ids[2]))
         session.execute(update(AuditChainHead).where(AuditChainHead.chain_key == "global")
                         .values(last_seq=2, last_hash=kept.global_hash))
     assert verify()["first_break"]["reason"] == "head_seal_mismatch"
-    with session_scope() as session:
+    with attacker() as session:
         session.execute(update(AuditChainHead).values(seal=None))
     assert verify()["first_break"]["reason"] == "head_seal_mismatch"
 
@@ -68,19 +68,37 @@ def test_another_server_secret_fails_until_the_heads_are_resealed(monkeypatch):
     monkeypatch.setenv("AUTOPACK_SECRET_KEY", "rotated-secret")
     get_settings.cache_clear()
     assert verify()["first_break"]["reason"] == "head_seal_mismatch"
+    assert verify_report()["anchor"]["status"] == "invalid"  # sealed under the old secret too
     runner = CliRunner()
     assert runner.invoke(cli_app, ["audit", "verify"]).exit_code == 1
     resealed = runner.invoke(cli_app, ["audit", "reseal"])
     assert resealed.exit_code == 0, resealed.output
     assert "chain heads re-sealed" in resealed.output
-    report = verify()
+    report = verify_report()
     assert report["ok"] is True and report["events_checked"] == 3  # the re-seal is itself an event
+    assert report["anchor"]["status"] == "ok"
+    assert read_anchor(anchor_path()).chains["global"][0] == 3  # re-sealed, then moved on by the append
     assert events()[-1].action == "audit.heads_resealed"
+
+
+def test_reseal_refuses_a_ledger_that_no_longer_holds_its_anchored_heads(monkeypatch):
+    seed([None, None])
+    saved = snapshot()
+    seed([None])
+    restore(saved)  # consistent and sealed, but behind the anchor
+    monkeypatch.setenv("AUTOPACK_SECRET_KEY", "rotated-secret")
+    get_settings.cache_clear()
+    before = head("global").seal
+    result = CliRunner().invoke(cli_app, ["audit", "reseal"])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["first_break"] == {"chain": "global", "seq": 3, "event_id": None, "reason": "anchor_mismatch"}
+    assert head("global").seal == before and len(events()) == 2
 
 
 def test_reseal_refuses_a_broken_chain_and_changes_nothing(monkeypatch):
     ids = seed([None] * 3)
-    with session_scope() as session:
+    with attacker() as session:
         session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(actor="user:mallory"))
     before = head("global").seal
     result = CliRunner().invoke(cli_app, ["audit", "reseal"])

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert
 from autopack.audit.chain import link_hash
 from autopack.core.database import session_scope
 from autopack.db.models import AuditChainHead, AuditEvent
-from tests.audit.helpers import CHAIN, CONTENT, events, remove, seed, swap, tamper, verify
+from tests.audit.helpers import CHAIN, CONTENT, attacker, events, remove, seed, swap, tamper, verify
 
 
 def _break(chain: str, seq: int, event_id: int | None, reason: str) -> dict:
@@ -96,7 +96,7 @@ def test_a_row_forged_past_the_head_is_detected():
 
 def test_deleted_head_row_is_detected():
     ids = seed([None])
-    with session_scope() as session:
+    with attacker() as session:
         session.execute(delete(AuditChainHead))
     assert verify()["first_break"] == _break("global", 1, ids[0], "head_mismatch")
 
@@ -126,7 +126,7 @@ def test_deleted_last_tenant_event_is_seen_by_the_tenant_head():
 
 def test_tenant_whose_events_are_all_gone_is_detected():
     ids = seed(["9"])
-    with session_scope() as session:  # rewrite the global chain around it so only the tenant head knows
+    with attacker() as session:  # rewrite the global chain around it so only the tenant head knows
         session.execute(delete(AuditEvent).where(AuditEvent.id == ids[0]))
         session.execute(delete(AuditChainHead).where(AuditChainHead.chain_key == "global"))
     report = verify()
@@ -136,7 +136,7 @@ def test_tenant_whose_events_are_all_gone_is_detected():
 
 def test_deleted_tenant_head_row_is_detected():
     ids = seed(["6", "6", "7"])
-    with session_scope() as session:
+    with attacker() as session:
         session.execute(delete(AuditChainHead).where(AuditChainHead.chain_key == "tenant:6"))
     assert verify()["first_break"] == _break("tenant:6", 1, ids[0], "head_mismatch")
     assert verify("7")["ok"] is True

@@ -71,8 +71,6 @@ def normalize_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
     return data
 
 
-
-
 def canonical_bytes(*, chain: str, seq: int, prev_hash: str, occurred_at: datetime, actor: str,
                     action: str, tenant_id: str | None, target_type: str | None, target_id: str | None,
                     details: Mapping[str, Any]) -> bytes:
@@ -112,3 +110,19 @@ def head_seal(chain: str, seq: int, digest: str) -> str:
 def seal_matches(chain: str, seq: int, digest: str, seal: str | None) -> bool:
     """Constant-time check of a head's seal (a missing seal never matches)."""
     return seal is not None and hmac.compare_digest(head_seal(chain, seq, digest), seal)
+
+
+def anchor_seal(written_at: str, chains: Mapping[str, tuple[int, str]]) -> str:
+    """HMAC-SHA256 (hex) of an anchor (every chain's seq and hash) under the head-seal key.
+
+    The "anchor" field keeps these messages apart from head seals, whose second field is a chain key.
+    """
+    body = json.dumps({"written_at": written_at, "chains": {k: [seq, h] for k, (seq, h) in chains.items()}},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    message = f"{ENCODING_VERSION}|anchor|{body}".encode()
+    return hmac.new(derive_key(SEAL_PURPOSE), message, hashlib.sha256).hexdigest()
+
+
+def anchor_seal_matches(written_at: str, chains: Mapping[str, tuple[int, str]], seal: str) -> bool:
+    """Constant-time check of an anchor's seal."""
+    return hmac.compare_digest(anchor_seal(written_at, chains), seal)

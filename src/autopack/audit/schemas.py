@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-BreakReason = Literal["hash_mismatch", "prev_hash_mismatch", "sequence_gap", "head_mismatch", "head_seal_mismatch"]
+BreakReason = Literal["hash_mismatch", "prev_hash_mismatch", "sequence_gap", "head_mismatch", "head_seal_mismatch",
+                      "anchor_mismatch"]
+AnchorStatus = Literal["ok", "missing", "invalid", "mismatch"]
 
 
 class ChainBreak(BaseModel):
@@ -19,13 +21,28 @@ class ChainBreak(BaseModel):
     reason: BreakReason
 
 
+class AnchorReport(BaseModel):
+    """How the ledger compares with a sealed anchor of its chain heads kept outside the database.
+
+    `missing`: no anchor yet (not a failure); `invalid`: unreadable or its seal does not match;
+    `mismatch`: the ledger no longer holds an anchored head (erased, truncated, rolled back, rewritten).
+    """
+
+    status: AnchorStatus
+    source: Literal["data_dir", "file"]
+    written_at: str | None = None
+    chains_compared: int = 0
+    detail: str | None = None
+
+
 class VerifyReport(BaseModel):
-    """The result of re-checking the ledger's hash chains."""
+    """The result of re-checking the ledger's hash chains (and, from verify_ledger, its anchor)."""
 
     ok: bool
     chains_checked: int
     events_checked: int
     first_break: ChainBreak | None = None
+    anchor: AnchorReport | None = None
 
 
 class AuditEventOut(BaseModel):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autopack.audit.anchor import check_anchor, load_anchor, refresh_after_commit, refresh_anchor
 from autopack.audit.chain import (
     GENESIS_HASH,
     GLOBAL_CHAIN,
@@ -19,10 +21,12 @@ from autopack.audit.chain import (
 )
 from autopack.audit.schemas import AuditEventOut, AuditEventPage, VerifyReport
 from autopack.audit.verify import verify_chains
+from autopack.core.database import on_commit
 from autopack.db.base import utcnow
 from autopack.db.models.audit import AuditChainHead, AuditEvent
 
 MAX_PAGE = 500
+PRUNE_SETTING = "autopack.ledger_prune"  # checked by the PostgreSQL ledger triggers (migration 0014)
 _HEAD_INSERT_ATTEMPTS = 5
 _MAX_LENGTH = {"actor": 255, "action": 128, "tenant_id": 64, "target_type": 64, "target_id": 255}
 
@@ -106,32 +110,61 @@ def append_event(session: Session, *, action: str, actor: str, tenant_id: str | 
             tenant_head, tenant_chain(tid), fields)
     session.add(event)
     session.flush()
+    refresh_after_commit(session)
     return event
 
 
-def verify_ledger(session: Session, tenant_id: str | int | None = None) -> VerifyReport:
-    """Re-check the global chain and every tenant chain (or one tenant's) and report the first break."""
-    return verify_chains(session, None if tenant_id is None else str(tenant_id))
+def verify_ledger(session: Session, tenant_id: str | int | None = None,
+                  anchor_file: Path | None = None) -> VerifyReport:
+    """Re-check every chain (or one tenant's), its sealed head and the anchor; report the first break.
+
+    The anchor is the stored one in the data directory, or the operator's copy at `anchor_file`.
+    """
+    tid = None if tenant_id is None else str(tenant_id)
+    loaded = load_anchor(anchor_file)  # before the session's first read (see load_anchor)
+    report = verify_chains(session, tid)
+    anchor, breaks = check_anchor(session, loaded, tid)
+    first_break = report.first_break or next(iter(breaks), None)
+    return report.model_copy(update={"ok": first_break is None and anchor.status != "invalid",
+                                     "first_break": first_break, "anchor": anchor})
 
 
 def reseal_heads(session: Session, actor: str) -> VerifyReport:
-    """Re-seal every chain head under the current server secret, if every chain's links are intact.
+    """Re-seal every chain head and the anchor under the current server secret, if the ledger is intact.
 
-    For after a change of AUTOPACK_SECRET_KEY (every seal then fails). Checks the links first (seals
-    ignored) and changes nothing when a chain is broken; the re-seal itself is recorded in the ledger.
+    For after a change of AUTOPACK_SECRET_KEY (every seal then fails). Checks the links and the
+    stored anchor's heads first (seals ignored) and changes nothing when either is broken; the
+    re-seal itself is recorded in the ledger, and the anchor is re-sealed once it has committed.
     """
     _require_writer(session)
+    loaded = load_anchor(check_seal=False)
     report = verify_chains(session, check_seals=False)
     if not report.ok:
         return report
+    anchor, breaks = check_anchor(session, loaded)
+    if anchor.status in ("invalid", "mismatch"):
+        return report.model_copy(update={"ok": False, "first_break": next(iter(breaks), None), "anchor": anchor})
     global_head = _lock_head(session, GLOBAL_CHAIN)  # the global head first, as every appender does
     heads = session.scalars(select(AuditChainHead).where(AuditChainHead.chain_key != GLOBAL_CHAIN)
                             .order_by(AuditChainHead.chain_key).with_for_update()).all()
     for head in [global_head, *heads]:
         head.seal = head_seal(head.chain_key, head.last_seq, head.last_hash)
+    on_commit(session, lambda: refresh_anchor(reseal=True))  # before append_event's refresh, which needs it
     append_event(session, action="audit.heads_resealed", actor=actor,
                  details={"chains": len(heads) + 1, "events_checked": report.events_checked})
     return report
+
+
+def allow_ledger_prune(bind: Session | Connection) -> None:
+    """Let this transaction delete or rewind ledger rows on PostgreSQL: the one documented prune path.
+
+    The ledger triggers refuse UPDATE and DELETE of events, DELETE of heads, a head moving back and
+    TRUNCATE unless `autopack.ledger_prune` is 'on' for the transaction (SET LOCAL ends with it).
+    For retention migrations and the test suite's reset only; verification will report what was pruned.
+    """
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL {PRUNE_SETTING} = 'on'")
 
 
 def list_events(session: Session, *, tenant_id: str | int | None = None, action: str | None = None,

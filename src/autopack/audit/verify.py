@@ -85,7 +85,8 @@ def _fields(row: Any) -> dict[str, Any]:
             "details": row.details}
 
 
-def _heads(session: Session, keys: list[str] | None = None) -> dict[str, Head]:
+def read_heads(session: Session, keys: list[str] | None = None) -> dict[str, Head]:
+    """Every chain head row (or those of `keys`) as (last_seq, last_hash, seal)."""
     stmt = select(AuditChainHead.chain_key, AuditChainHead.last_seq, AuditChainHead.last_hash,
                   AuditChainHead.seal)
     if keys is not None:
@@ -94,7 +95,7 @@ def _heads(session: Session, keys: list[str] | None = None) -> dict[str, Head]:
 
 
 def _rereader(session: Session, chain: str) -> Callable[[], Head | None]:
-    return lambda: _heads(session, [chain]).get(chain)
+    return lambda: read_heads(session, [chain]).get(chain)
 
 
 def _walk_global(session: Session, head: Head | None, check_seals: bool) -> ChainWalker:
@@ -148,7 +149,7 @@ def verify_chains(session: Session, tenant_id: str | None = None, *, check_seals
     `check_seals=False` checks the links only (before re-sealing the heads under a new server secret).
     """
     # Heads are read before the rows: every link a head covers is committed by then (READ COMMITTED).
-    heads = _heads(session, None if tenant_id is None else [tenant_chain(tenant_id)])
+    heads = read_heads(session, None if tenant_id is None else [tenant_chain(tenant_id)])
     walkers: list[ChainWalker] = []
     if tenant_id is None:
         walkers.append(_walk_global(session, heads.get(GLOBAL_CHAIN), check_seals))
