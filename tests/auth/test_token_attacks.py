@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from autopack.auth.keys import keyring
+from autopack.core.database import session_scope
+from autopack.db.models import User
 from tests.auth.helpers import bearer, make_user
 
 
@@ -21,8 +23,10 @@ def b64(data: dict) -> str:
 
 def claims(user_id: int, **overrides) -> dict:
     now = int(time.time())
+    with session_scope(writer=False) as session:
+        user_key = session.get(User, user_id).token_key
     return {"iss": "autopack", "aud": "autopack-api", "sub": str(user_id), "user_id": user_id,
-            "username": "alice", "iat": now, "exp": now + 600, **overrides}
+            "username": "alice", "iat": now, "exp": now + 600, "uk": user_key, **overrides}
 
 
 def sign(payload: dict, **kwargs) -> str:

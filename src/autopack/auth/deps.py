@@ -100,8 +100,9 @@ def _from_bearer(token: str) -> Principal:
     except InvalidToken as exc:
         raise AuthFailure("Could not validate credentials", "bearer") from exc
     with session_scope(writer=False) as session:
-        user = session.get(User, int(claims["sub"]))
-        if user is None:
+        user = session.get(User, int(claims["sub"]))  # decode_access_token checked it is a users.id
+        # the token must also carry the user's key: an id that came back names a different user
+        if user is None or not hmac.compare_digest(user.token_key, claims["uk"]):
             raise AuthFailure("Could not validate credentials", "bearer")
         if not user.is_active:
             raise AuthFailure("Inactive user", "bearer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,13 @@ from autopack.auth.keys import keyring
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import User
+
+# `sub` is a users.id: ASCII digits only (int() also reads "١" and " 1_0 "), no leading zero, and
+# within the 32-bit integer column, so no lookup can overflow. `uk` is the user's token_key.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,9}")
+MAX_USER_ID = 2**31 - 1
+USER_KEY_CLAIM = "uk"
+_USER_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 class InvalidToken(Exception):
@@ -28,12 +36,13 @@ def issue_access_token(user: User, *, expires_minutes: int | None = None) -> str
         "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": str(user.id),
         "user_id": user.id, "username": user.username, "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=minutes)).timestamp()), "jti": secrets.token_hex(16),
+        USER_KEY_CLAIM: user.token_key,
     }
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
 def decode_access_token(token: str) -> dict[str, Any]:
-    """The verified claims of `token`, or InvalidToken."""
+    """The verified claims of `token` (`sub` a users.id in ASCII digits, `uk` present), or InvalidToken."""
     settings = get_settings()
     try:
         header = jwt.get_unverified_header(token)
@@ -53,6 +62,10 @@ def decode_access_token(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    if not str(claims.get("sub", "")).isdigit():
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject) or int(subject) > MAX_USER_ID:
         raise InvalidToken("bad subject")
+    user_key = claims.get(USER_KEY_CLAIM)
+    if not isinstance(user_key, str) or not _USER_KEY.fullmatch(user_key):
+        raise InvalidToken("missing or malformed user key")  # tokens issued before the claim existed
     return claims

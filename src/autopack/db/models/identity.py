@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
@@ -12,10 +13,18 @@ from autopack.db.base import Base, utcnow
 ROLES = ("viewer", "operator", "admin")
 
 
+def new_token_key() -> str:
+    """A fresh random per-user value that every access token of the user must carry."""
+    return secrets.token_hex(16)
+
+
 class User(Base):
     """A person who logs in (reference table `users`, plus a case-folded unique username)."""
 
     __tablename__ = "users"
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted user's id to the next user, and the old
+    # user's tokens would name the new one (PostgreSQL sequences never go back).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
@@ -24,6 +33,8 @@ class User(Base):
     hashed_password: Mapped[str] = mapped_column(String(255), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     is_superuser: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # In every token as "uk": a token whose user was deleted and whose id came back names nobody.
+    token_key: Mapped[str] = mapped_column(String(32), nullable=False, default=new_token_key)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
 
