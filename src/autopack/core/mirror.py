@@ -3,7 +3,8 @@
 Run summaries and issue JSON files are copies for tools that read files; the database is the
 record. Writing them after the response keeps a 200-phase run start as cheap as a 1-phase one.
 One thread per process keeps them in commit order; `flush()` waits until everything queued is on
-disk (tests, shutdown). `AUTOPACK_MIRROR_SYNC=1` writes them inline instead.
+disk (tests, shutdown). `AUTOPACK_MIRROR_SYNC=1` writes them inline instead. Jobs write through
+core/fs.py, which refuses (logs and skips) a path that a symlink below its root would redirect.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
-from autopack.core.fs import atomic_write_text
+from autopack.core.fs import open_under, read_at, refusals_logged, write_at
 from autopack.core.mirror import mirror_after_commit
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import HumanNoteRequest
@@ -34,13 +34,13 @@ def entry_text(timestamp: str, note: str, run_id: str | None) -> str:
 
 
 def _append_to_file(entry: str) -> None:
-    path = get_settings().human_notes_path
-    with _file_lock:
-        try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = ""
-        atomic_write_text(path, current + entry)
+    settings = get_settings()
+    root = settings.autonomous_runs_dir.resolve().parent  # `.autopack/` sits beside the runs directory
+    relative = settings.human_notes_path.relative_to(root)
+    with _file_lock, refusals_logged(root, relative), open_under(root, relative.parent) as folder_fd:
+        # Read through the same descriptor: a symlinked notes file is neither read nor replaced.
+        current = read_at(folder_fd, relative.name) or b""
+        write_at(folder_fd, relative.name, current + entry.encode("utf-8"))
 
 
 def add_note(session: Session, request: HumanNoteRequest, actor: str) -> dict[str, Any]:

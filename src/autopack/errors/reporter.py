@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from autopack.core.database import session_scope
-from autopack.core.fs import atomic_write_json, atomic_write_text
-from autopack.core.ids import id_problem
+from autopack.core.fs import json_text, open_under, refusals_logged, write_at
+from autopack.core.ids import id_problem, safe_filename_part
 from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
@@ -166,11 +166,18 @@ def save_report(report: dict[str, Any]) -> None:
     except Exception as exc:  # the database may be the thing that failed
         log.warning("error_report_db_write_failed", error_id=error_id, error=redact_text(str(exc))[:200])
     try:
-        base = get_settings().autonomous_runs_dir
-        folder = base / report["run_id"] / "errors" if report["run_id"] else base / "errors"
-        stamp = datetime.fromisoformat(report["timestamp"]).strftime("%Y%m%d_%H%M%S")
-        stem = f"{stamp}_{report['component']}_{report['error_type']}_{error_id}"
-        atomic_write_json(folder / f"{stem}.json", report)
-        atomic_write_text(folder / f"{stem}.txt", summary_text(report))
+        _write_report_files(report, error_id)
     except Exception as exc:
         log.warning("error_report_file_write_failed", error_id=error_id, error=str(exc)[:200])
+
+
+def _write_report_files(report: dict[str, Any], error_id: str) -> None:
+    """`<runs>/[<run_id>/]errors/<stem>.json|.txt` (0600); a symlink on the way is refused and logged."""
+    base = get_settings().autonomous_runs_dir
+    folder = f"{report['run_id']}/errors" if report["run_id"] else "errors"
+    stamp = datetime.fromisoformat(report["timestamp"]).strftime("%Y%m%d_%H%M%S")
+    # The exception's class name is free text: no "/" may turn it into folders.
+    stem = safe_filename_part(f"{stamp}_{report['component']}_{report['error_type']}_{error_id}")
+    with refusals_logged(base, folder), open_under(base, folder) as folder_fd:
+        write_at(folder_fd, f"{stem}.json", json_text(report), mode=0o600)
+        write_at(folder_fd, f"{stem}.txt", summary_text(report), mode=0o600)

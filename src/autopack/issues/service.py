@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from autopack.core.database import session_scope
 from autopack.core.errors import Unprocessable
-from autopack.core.fs import atomic_write_json
+from autopack.core.fs import json_text, open_under, refusals_logged, safe_write, write_at
 from autopack.core.ids import UNSTORABLE_MESSAGE, is_storable, safe_filename_part
 from autopack.core.mirror import mirror_after_commit
 from autopack.core.settings import get_settings
@@ -216,19 +216,30 @@ def schedule_mirrors(session: Session, run_id: str, phase: Phase, tier_key: str)
     phase_pk = phase.id
 
     def write() -> None:
-        runs_dir = get_settings().autonomous_runs_dir
-        issues_dir = runs_dir / run_id / "issues"
         with session_scope(writer=False) as s:
             fresh = s.get(Phase, phase_pk)
             if fresh is None:
                 return
             name = f"phase_{fresh.phase_index:02d}_{safe_filename_part(fresh.phase_id)}_issues.json"
-            atomic_write_json(issues_dir / name, phase_file_doc(s, fresh, tier_key))
+            phase_doc = phase_file_doc(s, fresh, tier_key)
             index = run_index(s, run_id, limit=10**9, offset=0)
-            atomic_write_json(issues_dir / "run_issue_index.json",
-                              {"run_id": run_id, "issues_by_key": index["issues_by_key"]})
             backlog = project_backlog(s, limit=10**9, offset=0)
-            atomic_write_json(get_settings().project_backlog_path,
-                              {"project_id": PROJECT_ID, "issues_by_key": backlog["issues_by_key"]})
+        _write_mirror_files(run_id, {
+            name: phase_doc,
+            "run_issue_index.json": {"run_id": run_id, "issues_by_key": index["issues_by_key"]},
+        }, {"project_id": PROJECT_ID, "issues_by_key": backlog["issues_by_key"]})
 
     mirror_after_commit(session, write)
+
+
+def _write_mirror_files(run_id: str, issue_docs: dict[str, Any], backlog_doc: dict[str, Any]) -> None:
+    """`<runs>/<run_id>/issues/*.json` and the backlog; a symlink on the way is refused and logged."""
+    settings = get_settings()
+    runs_dir = settings.autonomous_runs_dir
+    folder = f"{run_id}/issues"
+    with refusals_logged(runs_dir, folder), open_under(runs_dir, folder) as issues_fd:
+        for name, doc in issue_docs.items():
+            with refusals_logged(runs_dir, f"{folder}/{name}"):
+                write_at(issues_fd, name, json_text(doc))
+    project_root = runs_dir.resolve().parent  # the backlog lives beside the runs directory
+    safe_write(project_root, settings.project_backlog_path.relative_to(project_root), json_text(backlog_doc))

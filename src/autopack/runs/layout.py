@@ -1,21 +1,33 @@
-"""The run directory layout on disk (reference §8), written atomically after each commit."""
+"""The run directory layout on disk (reference §8), written atomically after each commit.
+
+Nothing is written through a symlink (core/fs.py): a run directory, a folder on the way or a file
+that someone replaced with one is refused, logged and left alone; the database stays the record.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from autopack.core.fs import atomic_write_text
+from autopack.core.fs import (
+    exists_at,
+    make_temp_dir,
+    open_under,
+    refusals_logged,
+    subdir,
+    write_at,
+    write_new_at,
+)
 from autopack.core.ids import safe_filename_part
 from autopack.core.settings import get_settings
 
 _FAMILY_SUFFIX = re.compile(r"-(\d{8}-\d{6}|\d{10,})$")
 _FILE_ORGANIZER_PREFIXES = ("fileorg-", "backlog-", "maintenance-")
+_SUBDIRS = ("tiers", "phases", "issues")
 
 
 def project_for(run_id: str) -> str:
@@ -28,22 +40,25 @@ def family_for(run_id: str) -> str:
     return _FAMILY_SUFFIX.sub("", run_id) or run_id
 
 
+def run_parts(run_id: str) -> list[str]:
+    """`<project>/runs/<family>/<run_id>` under the runs directory, consecutive duplicates collapsed."""
+    parts = [project_for(run_id), "runs", family_for(run_id), run_id]
+    return [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
+
+
 def run_dir(run_id: str, base: Path | None = None) -> Path:
     """`<runs>/<project>/runs/<family>/<run_id>`, with consecutive duplicate parts collapsed."""
-    base = base or get_settings().autonomous_runs_dir
-    parts = [project_for(run_id), "runs", family_for(run_id), run_id]
-    collapsed = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
-    return base.joinpath(*collapsed)
+    return (base or get_settings().autonomous_runs_dir).joinpath(*run_parts(run_id))
 
 
-def tier_file(run_path: Path, tier_index: int, name: str) -> Path:
-    """tiers/tier_<idx:02d>_<name>.md"""
-    return run_path / "tiers" / f"tier_{tier_index:02d}_{safe_filename_part(name)}.md"
+def tier_file_name(tier_index: int, name: str) -> str:
+    """tier_<idx:02d>_<name>.md (in tiers/)"""
+    return f"tier_{tier_index:02d}_{safe_filename_part(name)}.md"
 
 
-def phase_file(run_path: Path, phase_index: int, phase_id: str) -> Path:
-    """phases/phase_<idx:02d>_<phase_id>.md"""
-    return run_path / "phases" / f"phase_{phase_index:02d}_{safe_filename_part(phase_id)}.md"
+def phase_file_name(phase_index: int, phase_id: str) -> str:
+    """phase_<idx:02d>_<phase_id>.md (in phases/)"""
+    return f"phase_{phase_index:02d}_{safe_filename_part(phase_id)}.md"
 
 
 @dataclass(frozen=True)
@@ -153,37 +168,72 @@ def write_run_files(
     A new run is written into a temporary sibling directory and renamed into place in one step:
     readers see all of it or none, without a rename per file (200 phases stay cheap).
     """
-    path = run_dir(run_id)
-    if create_dirs and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a run directory is not
-        try:
-            _write_plain(staging, run, tiers, phases)
-            os.rename(staging, path)
+    root = get_settings().autonomous_runs_dir
+    *parents, name = run_parts(run_id)
+    relative = "/".join([*parents, name])
+    with refusals_logged(root, relative), open_under(root, "/".join(parents)) as parent_fd:
+        if create_dirs and _create_staged(parent_fd, name, run, tiers, phases):
             return
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not path.exists():
-                raise
+        with subdir(parent_fd, name) as run_fd:
+            _write_each(root, relative, run_fd, run, tiers, phases, create_dirs)
+
+
+def _create_staged(parent_fd: int, name: str, run, tiers, phases) -> bool:
+    """Lay out a new run directory in one rename; False when it exists already (or appeared meanwhile)."""
+    if exists_at(parent_fd, name):
+        return False
+    staging = make_temp_dir(parent_fd, f".{name}.")
+    try:
+        with subdir(parent_fd, staging, create=False) as staging_fd:
+            _write_plain(staging_fd, run, tiers, phases)
+        # A directory cannot be renamed over a symlink (ENOTDIR): one swapped in meanwhile stays put.
+        os.rename(staging, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        return True
+    except OSError:
+        shutil.rmtree(staging, dir_fd=parent_fd, ignore_errors=True)
+        if not exists_at(parent_fd, name):
+            raise
+        return False
+
+
+def _write_plain(run_fd: int, run: RunSnapshot | None, tiers, phases) -> None:
+    """Fill a fresh staging directory: create-only writes, no temp file and rename per file."""
+    for sub in _SUBDIRS:
+        os.mkdir(sub, dir_fd=run_fd)
+    if run is not None:
+        write_new_at(run_fd, "run_summary.md", render_run_summary(run))
+    # Keyed by file name: two entries that sanitise to one name keep the last, as a rewrite would.
+    files = {
+        "tiers": {tier_file_name(t.tier_index, t.name): render_tier_summary(t) for t in tiers},
+        "phases": {phase_file_name(p.phase_index, p.phase_id): render_phase_summary(p) for p in phases},
+    }
+    for folder, texts in files.items():
+        with subdir(run_fd, folder, create=False) as folder_fd:
+            for name, text in texts.items():
+                write_new_at(folder_fd, name, text)
+
+
+def _write_each(root: Path, relative: str, run_fd: int, run: RunSnapshot | None, tiers, phases,
+                create_dirs: bool) -> None:
+    """Rewrite files of an existing run directory one by one; a refused file does not stop the rest."""
     if create_dirs:
-        for sub in ("tiers", "phases", "issues"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
+        for sub in _SUBDIRS:
+            with subdir(run_fd, sub):
+                pass  # created when missing, refused when a symlink
     if run is not None:
-        atomic_write_text(path / "run_summary.md", render_run_summary(run))
-    for tier in tiers:
-        atomic_write_text(tier_file(path, tier.tier_index, tier.name), render_tier_summary(tier))
-    for phase in phases:
-        atomic_write_text(phase_file(path, phase.phase_index, phase.phase_id), render_phase_summary(phase))
+        _rewrite(root, relative, run_fd, "run_summary.md", render_run_summary(run))
+    if tiers:
+        with subdir(run_fd, "tiers") as tiers_fd:
+            for tier in tiers:
+                _rewrite(root, f"{relative}/tiers", tiers_fd, tier_file_name(tier.tier_index, tier.name),
+                         render_tier_summary(tier))
+    if phases:
+        with subdir(run_fd, "phases") as phases_fd:
+            for phase in phases:
+                _rewrite(root, f"{relative}/phases", phases_fd,
+                         phase_file_name(phase.phase_index, phase.phase_id), render_phase_summary(phase))
 
 
-def _write_plain(root: Path, run: RunSnapshot | None, tiers, phases) -> None:
-    for sub in ("tiers", "phases", "issues"):
-        (root / sub).mkdir()
-    if run is not None:
-        (root / "run_summary.md").write_text(render_run_summary(run), encoding="utf-8")
-    for tier in tiers:
-        tier_file(root, tier.tier_index, tier.name).write_text(render_tier_summary(tier), encoding="utf-8")
-    for phase in phases:
-        phase_file(root, phase.phase_index, phase.phase_id).write_text(render_phase_summary(phase),
-                                                                       encoding="utf-8")
+def _rewrite(root: Path, folder: str, dir_fd: int, name: str, text: str) -> None:
+    with refusals_logged(root, f"{folder}/{name}"):
+        write_at(dir_fd, name, text)
