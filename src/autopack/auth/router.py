@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from autopack.audit import service as audit
 from autopack.auth import keys, service
 from autopack.auth.deps import Principal, require_user
 from autopack.auth.schemas import (
@@ -21,7 +20,9 @@ from autopack.auth.schemas import (
 from autopack.auth.tokens import issue_access_token
 from autopack.core.database import ReadSession, WriteSession, session_scope
 from autopack.core.errors import AutopackError
+from autopack.core.ratelimit import client_ip, rate_limit
 from autopack.core.responses import json_response
+from autopack.core.settings import get_settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 BAD_CREDENTIALS = "Incorrect username or password"
@@ -37,12 +38,15 @@ _LOGIN_BODY = {
 }
 
 
-@router.post("/register", status_code=201, response_model=UserResponse)
+def _register_limit() -> str:
+    return get_settings().register_rate_limit
+
+
+@router.post("/register", status_code=201, response_model=UserResponse,
+             dependencies=[Depends(rate_limit(_register_limit, "register"))])
 def register(body: RegisterRequest, session: WriteSession):
-    """Create a user (never a superuser: use `autopack users create --superuser`)."""
-    user = service.create_user(session, username=body.username, email=body.email, password=body.password)
-    audit.append_event(session, action="auth.user_registered", actor=f"user:{user.username}",
-                       target_type="user", target_id=str(user.id))
+    """Create a user (never a superuser: use `autopack users create --superuser`); 403 when closed."""
+    user = service.register(session, username=body.username, email=body.email, password=body.password)
     session.flush()
     return UserResponse.model_validate(user)
 
@@ -67,25 +71,23 @@ async def _read_login(request: Request) -> LoginRequest:
                                        "msg": "Invalid request body", "input": None}]) from None
 
 
-def _login(body: LoginRequest) -> str | None:
-    """Check credentials and audit the attempt in its own transaction (it must survive a 401)."""
-    with session_scope(writer=True) as session:
-        user = service.authenticate(session, body.username, body.password)
-        if user is None or not user.is_active:
-            audit.append_event(session, action="auth.login_failed", actor="anonymous",
-                               target_type="user", target_id=body.username[:64],
-                               details={"reason": "inactive" if user is not None else "bad_credentials"})
-            return None
-        audit.append_event(session, action="auth.login_succeeded", actor=f"user:{user.username}",
-                           target_type="user", target_id=str(user.id))
-        return issue_access_token(user)
+def _login(body: LoginRequest, client: str) -> str | None:
+    """Check credentials behind the throttle; audit in its own transaction (it must survive a 401)."""
+    attempt = service.admit_login(body.username, client)  # 429 before any database work
+    try:
+        with session_scope(writer=True) as session:
+            user = service.login(session, attempt, body.username, body.password)
+            return issue_access_token(user) if user is not None else None
+    except Exception:
+        service.abandon_login(attempt)
+        raise
 
 
 @router.post("/login", response_model=TokenResponse, openapi_extra=_LOGIN_BODY)
 async def login(request: Request):
-    """Exchange username and password for a bearer token."""
+    """Exchange username and password for a bearer token (429 with Retry-After after repeated failures)."""
     body = await _read_login(request)
-    token = await run_in_threadpool(_login, body)
+    token = await run_in_threadpool(_login, body, client_ip(request))
     if token is None:
         raise AutopackError(BAD_CREDENTIALS, status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return {"access_token": token, "token_type": "bearer"}

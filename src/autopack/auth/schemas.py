@@ -7,14 +7,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from autopack.auth.usernames import MAX_LENGTH, MIN_LENGTH, normalize_username, username_problem
+
 
 def _clean_username(value: str) -> str:
-    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("username must not contain control characters or surrounding spaces")
-    return value
+    problem = username_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return normalize_username(value)
 
 
-Username = Annotated[str, Field(min_length=3, max_length=50), AfterValidator(_clean_username)]
+Username = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH),
+                     AfterValidator(_clean_username)]
 Password = Annotated[str, Field(min_length=8, max_length=100)]
 
 

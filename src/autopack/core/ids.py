@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Printable, no path separators, no control characters, not "." / "..", bounded length.
 _ID_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,128}$")
@@ -16,11 +17,49 @@ def id_problem(value: str, what: str) -> str | None:
         return f"{what} must be at most 128 characters"
     if not _ID_RE.match(value):
         return f"{what} must not contain path separators or control characters"
+    hidden = hidden_character_problem(value, what)
+    if hidden:
+        return hidden
     if value.strip() != value:
         return f"{what} must not start or end with whitespace"
     if value in {".", ".."} or value.startswith("."):
         return f"{what} must not start with '.'"
     return None
+
+
+# Characters that draw nothing or reorder the text around them: with one, a name can pass for another
+# ("root" + U+200B, a right-to-left override turning "txt.exe" around). Categories Cf, Cc, Zl, Zp cover
+# most; the ranges add the unassigned gaps of those blocks and the fillers and joiners of other categories.
+_HIDDEN_CATEGORIES = frozenset({"Cf", "Cc", "Zl", "Zp"})
+_HIDDEN_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x206F), (0x2800, 0x2800),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+_ASCII_VISIBLE = re.compile(r"[\x20-\x7e]*")
+
+
+def hidden_characters(value: str) -> list[str]:
+    """The invisible and bidirectional control characters in `value`, as "U+XXXX" (empty when none)."""
+    if _ASCII_VISIBLE.fullmatch(value):  # the common case, without a per-character lookup
+        return []
+    found = []
+    for char in value:
+        cp = ord(char)
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES or any(a <= cp <= b for a, b in _HIDDEN_RANGES):
+            code = f"U+{cp:04X}"
+            if code not in found:
+                found.append(code)
+    return found
+
+
+def hidden_character_problem(value: str, what: str) -> str | None:
+    """Why `value` is refused for holding invisible or bidirectional control characters, or None."""
+    found = hidden_characters(value)
+    if not found:
+        return None
+    return f"{what} must not contain invisible or bidirectional control characters ({', '.join(found[:5])})"
 
 
 def check_id(value: str, what: str) -> str:
