@@ -211,3 +211,15 @@ def test_cli_grants_and_revokes_roles_audited(client):
     events = [(e.action, e.actor, e.details["role"]) for e in all_rows(AuditEvent)
               if e.action.startswith("auth.role_")]
     assert events == [("auth.role_granted", "cli", "approver"), ("auth.role_revoked", "cli", "approver")]
+
+
+def test_me_shows_the_instance_roles(client):
+    user_id, token = make_user("dora")
+    assert client.get("/api/auth/me", headers=bearer(token)).json()["roles"] == []
+    with session_scope() as session:
+        privileges.grant(session, user_id, "runner", granted_by="test")
+        privileges.grant(session, user_id, "approver", granted_by="test")
+    assert client.get("/api/auth/me", headers=bearer(token)).json()["roles"] == ["approver", "runner"]
+    with session_scope() as session:
+        privileges.revoke(session, user_id, "approver")
+    assert client.get("/api/auth/me", headers=bearer(token)).json()["roles"] == ["runner"]

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from autopack.auth import keys, service
+from autopack.auth import keys, privileges, service
 from autopack.auth.deps import Principal, require_user
 from autopack.auth.schemas import (
     KeyStatusResponse,
     LoginRequest,
+    MeResponse,
     RegisterRequest,
     TokenResponse,
     UserResponse,
@@ -93,11 +94,11 @@ async def login(request: Request):
     return {"access_token": token, "token_type": "bearer"}
 
 
-@router.get("/me", response_model=UserResponse)
+@router.get("/me", response_model=MeResponse)
 def me(principal: Annotated[Principal, Depends(require_user)], session: ReadSession):
-    """The current user."""
+    """The current user, with the instance-level roles the user holds."""
     user = service.get_user(session, principal.user_id)
-    return UserResponse.model_validate(user)
+    return MeResponse.model_validate(user).model_copy(update={"roles": privileges.roles_of(session, user.id)})
 
 
 @router.get("/.well-known/jwks.json")

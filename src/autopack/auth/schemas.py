@@ -43,6 +43,12 @@ class UserResponse(BaseModel):
     updated_at: datetime
 
 
+class MeResponse(UserResponse):
+    """The signed-in user and the instance-level roles the user holds (approver, runner)."""
+
+    roles: list[str] = []
+
+
 class LoginRequest(BaseModel):
     """JSON login body (the form-encoded body of the reference is accepted too)."""
 
