@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 import threading
 import time
@@ -65,38 +64,9 @@ def reset_limiter() -> None:
         _limiter = None
 
 
-@lru_cache(maxsize=8)
-def _trusted_networks(raw: str) -> tuple[ipaddress._BaseNetwork, ...]:
-    nets = []
-    for part in raw.split(","):
-        part = part.strip()
-        if part:
-            nets.append(ipaddress.ip_network(part, strict=False))
-    return tuple(nets)
-
-
 def client_ip(request: Request) -> str:
-    """The socket peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
-    peer = request.client.host if request.client else "unknown"
-    nets = _trusted_networks(get_settings().trusted_proxies)
-    if not nets:
-        return peer
-
-    def trusted(addr: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(addr)
-        except ValueError:
-            return False
-        return any(ip in net for net in nets)
-
-    if not trusted(peer):
-        return peer
-    forwarded = request.headers.get("x-forwarded-for", "")
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not trusted(hop):
-            return hop
-    return hops[0] if hops else peer
+    """The client address, already settled from AUTOPACK_TRUSTED_PROXIES by the request middleware."""
+    return request.client.host if request.client else "unknown"
 
 
 @lru_cache(maxsize=64)
