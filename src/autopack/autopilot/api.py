@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from autopack.core.ratelimit import rate_limit, tenant_user_key
+from autopack.auth.deps import optional_principal
+from autopack.core.ratelimit import client_ip, rate_limit
 from autopack.core.responses import json_response
 from autopack.tenants.deps import TenantContext, tenant_access
 
@@ -17,6 +18,14 @@ READ_LIMIT, WRITE_LIMIT, DRY_RUN_LIMIT, KILL_SWITCH_LIMIT, CONFIRM_LIMIT = (
 def ok(data: Any, status_code: int = 200):
     """`{"success": true, "data": ...}`."""
     return json_response({"success": True, "data": data}, status_code)
+
+
+def tenant_user_key(request: Request) -> str:
+    """(tenant, caller) for tenant-scoped limits; falls back to the client IP when anonymous."""
+    principal = optional_principal(request)
+    tenant = request.path_params.get("tenant_id", "-")
+    who = principal.actor if principal is not None else f"ip:{client_ip(request)}"
+    return f"{tenant}|{who}"
 
 
 def _access(role: str, limit: str, scope: str):

@@ -110,16 +110,6 @@ def rate_limit(limit: str | Callable[[], str], scope: str,
     return dependency
 
 
-def tenant_user_key(request: Request) -> str:
-    """(tenant, caller) for tenant-scoped limits; falls back to the client IP when anonymous."""
-    from autopack.auth.deps import optional_principal
-
-    principal = optional_principal(request)
-    tenant = request.path_params.get("tenant_id", "-")
-    who = principal.actor if principal is not None else f"ip:{client_ip(request)}"
-    return f"{tenant}|{who}"
-
-
 def storage_status() -> str | None:
     """None for in-memory storage; "connected" or "error: ..." for a shared store."""
     uri = get_settings().rate_limit_storage
