@@ -2,7 +2,9 @@
 
 Keys in `<data dir>/jwt_keys/<kid>.pem` (0600) are shared by every worker and restart; `active`
 names the signing key. Rotation adds a key and switches `active`; older keys stay in the JWKS
-(and keep verifying) until retired, so nobody is logged out.
+(and keep verifying) until retired, so nobody is logged out. The data directory is configuration;
+below it nothing is reached through a symlink (core/fs.py): a linked folder, `.lock`, pem or
+`active` could plant a key we would trust or send ours where someone else reads it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import fcntl
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +22,20 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from autopack.core.fs import atomic_write_text
-from autopack.core.secrets import write_private_file
+from autopack.core.fs import (
+    create_exclusive_at,
+    exists_at,
+    open_lock_at,
+    open_under,
+    read_at,
+    subdir,
+    unlink_under,
+    write_at,
+)
 from autopack.core.settings import get_settings
 
+KEY_FOLDER = "jwt_keys"
+ACTIVE = "active"
 _lock = threading.Lock()
 _cache: dict[tuple, KeyRing] = {}
 
@@ -69,41 +83,38 @@ def _signing_key(private: rsa.RSAPrivateKey) -> SigningKey:
     return SigningKey(hashlib.sha256(pem.encode()).hexdigest(), private)
 
 
+def _data_dir() -> Path:
+    return get_settings().data_dir.resolve()
+
+
 def key_dir() -> Path:
     """Where generated keys live."""
-    return get_settings().data_dir.resolve() / "jwt_keys"
+    return _data_dir() / KEY_FOLDER
 
 
-def _generate_pem() -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+@contextmanager
+def _key_folder() -> Iterator[int]:
+    """A descriptor of the key folder (created 0700 when missing), never reached through a symlink."""
+    with open_under(_data_dir()) as root_fd:
+        with suppress(FileExistsError):  # mkdir never follows a link at the name; subdir refuses one
+            os.mkdir(KEY_FOLDER, 0o700, dir_fd=root_fd)
+        with subdir(root_fd, KEY_FOLDER, create=False) as folder_fd:
+            yield folder_fd
 
 
-def _dir_state(folder: Path) -> tuple:
+@contextmanager
+def _locked(folder_fd: int) -> Iterator[None]:
+    """Hold the key folder's lock file across processes (flock; the lock is not a symlink)."""
+    fd = open_lock_at(folder_fd, ".lock")
     try:
-        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir()))
-    except FileNotFoundError:
-        return ()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
-def _locked(folder: Path):
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle = open(folder / ".lock", "a")
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
-
-
-def _ensure_generated(folder: Path) -> None:
-    """Create the first key exactly once, even with several workers starting together."""
-    if (folder / "active").exists():
-        return
-    with _locked(folder) as handle:
-        if not (folder / "active").exists():
-            key = _signing_key(_load_private(_generate_pem().decode()))
-            write_private_file(folder / f"{key.kid}.pem", _pem_bytes(key))
-            atomic_write_text(folder / "active", key.kid + "\n", durable=True)
-        handle.close()
+def _new_key() -> SigningKey:
+    return _signing_key(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 def _pem_bytes(key: SigningKey) -> bytes:
@@ -111,14 +122,40 @@ def _pem_bytes(key: SigningKey) -> bytes:
                                          serialization.NoEncryption())
 
 
-def _read_dir(folder: Path) -> KeyRing:
+def _install_new_key(folder_fd: int) -> SigningKey:
+    """Store a fresh key (create-only, 0600) and make it the active one; the caller holds the lock."""
+    key = _new_key()
+    create_exclusive_at(folder_fd, f"{key.kid}.pem", _pem_bytes(key), mode=0o600)
+    write_at(folder_fd, ACTIVE, key.kid + "\n", mode=0o600, durable=True)
+    return key
+
+
+def _ensure_generated(folder_fd: int) -> None:
+    """Create the first key exactly once, even with several workers starting together."""
+    if exists_at(folder_fd, ACTIVE):
+        return
+    with _locked(folder_fd):
+        if not exists_at(folder_fd, ACTIVE):
+            _install_new_key(folder_fd)
+
+
+def _dir_state(folder_fd: int) -> tuple:
+    with os.scandir(folder_fd) as entries:
+        return tuple(sorted((e.name, e.stat(follow_symlinks=False).st_mtime_ns) for e in entries))
+
+
+def _read_dir(folder_fd: int) -> KeyRing:
     keys = {}
-    for path in sorted(folder.glob("*.pem")):
-        key = _signing_key(_load_private(path.read_text()))
+    for name in sorted(n for n in os.listdir(folder_fd) if n.endswith(".pem")):
+        pem = read_at(folder_fd, name)  # UnsafePath for a symlink: a linked pem would be trusted
+        if pem is None:
+            continue  # retired since the listing
+        key = _signing_key(_load_private(pem.decode()))
         keys[key.kid] = key
-    active_kid = (folder / "active").read_text().strip()
+    active = read_at(folder_fd, ACTIVE)
+    active_kid = active.decode().strip() if active is not None else None
     if active_kid not in keys:
-        raise RuntimeError(f"active JWT key {active_kid} is missing from {folder}")
+        raise RuntimeError(f"active JWT key {active_kid} is missing from {key_dir()}")
     return KeyRing(keys[active_kid], keys, "generated")
 
 
@@ -133,15 +170,15 @@ def keyring() -> KeyRing:
             key = _signing_key(_load_private(pem))
             _cache[cache_key] = KeyRing(key, {key.kid: key}, "env")
         return _cache[cache_key]
-    folder = key_dir()
-    _ensure_generated(folder)
-    cache_key = ("dir", str(folder), _dir_state(folder))
-    ring = _cache.get(cache_key)
-    if ring is None:
-        with _lock:
-            ring = _read_dir(folder)
-            _cache.clear()
-            _cache[cache_key] = ring
+    with _key_folder() as folder_fd:
+        _ensure_generated(folder_fd)
+        cache_key = ("dir", str(key_dir()), _dir_state(folder_fd))
+        ring = _cache.get(cache_key)
+        if ring is None:
+            with _lock:
+                ring = _read_dir(folder_fd)
+                _cache.clear()
+                _cache[cache_key] = ring
     return ring
 
 
@@ -149,22 +186,17 @@ def rotate() -> SigningKey:
     """Generate a new signing key; the old ones stay valid for verification."""
     if get_settings().jwt_private_key is not None or get_settings().jwt_private_key_file is not None:
         raise RuntimeError("JWT keys come from configuration (JWT_PRIVATE_KEY); rotate them there")
-    folder = key_dir()
-    _ensure_generated(folder)
-    with _locked(folder) as handle:
-        key = _signing_key(_load_private(_generate_pem().decode()))
-        write_private_file(folder / f"{key.kid}.pem", _pem_bytes(key))
-        atomic_write_text(folder / "active", key.kid + "\n", durable=True)
-        handle.close()
-    return key
+    with _key_folder() as folder_fd:
+        _ensure_generated(folder_fd)
+        with _locked(folder_fd):
+            return _install_new_key(folder_fd)
 
 
 def retire(kid: str) -> None:
     """Remove a non-active key: tokens it signed stop verifying."""
-    folder = key_dir()
     ring = keyring()
     if kid == ring.active.kid:
         raise ValueError("cannot retire the active key; rotate first")
     if kid not in ring.keys:
         raise KeyError(kid)
-    os.unlink(folder / f"{kid}.pem")
+    unlink_under(_data_dir(), f"{KEY_FOLDER}/{kid}.pem")

@@ -10,6 +10,8 @@ never followed, however late it appears. The root itself is configuration and ma
 
 `write_under` raises `UnsafePath` on a refusal; mirrors use `safe_write` / `refusals_logged`,
 which log a warning and skip the write instead: a mirror is a copy, the database is the record.
+Secrets and signing keys are created once and never replaced (`create_exclusive_*`), their lock
+files opened with `open_lock_at`, and removals go through `unlink_under`, all on the same walk.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ log = get_logger(__name__)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a FIFO can't hang us
+_LOCK_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # What openat answers for a symlink (ELOOP) or a file (ENOTDIR) where a directory should be.
 _REFUSED = frozenset({errno.ELOOP, errno.ENOTDIR})
 _TEMP_TRIES = 16
@@ -183,6 +186,56 @@ def write_new_at(dir_fd: int, name: str, data: str | bytes, *, mode: int = 0o666
         os.close(fd)
 
 
+def _require_regular(dir_fd: int, name: str) -> None:
+    mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    if stat.S_ISLNK(mode):
+        raise UnsafePath(errno.ELOOP, "target is a symlink", name)
+    if not stat.S_ISREG(mode):
+        raise UnsafePath(errno.EINVAL, "not a regular file", name)
+
+
+def create_exclusive_at(dir_fd: int, name: str, data: str | bytes, *, mode: int = 0o600) -> bool:
+    """Create file `name` (exactly `mode`) in `dir_fd` unless it exists; True when this call created it."""
+    # The content goes to a temp file, then is hard-linked into place: linkat neither replaces nor
+    # follows the new name, so of processes racing here exactly one wins and none sees a partial file.
+    # An existing entry that is not a regular file (a symlink) is refused rather than left to be read.
+    _check_name(name)
+    if exists_at(dir_fd, name):
+        _require_regular(dir_fd, name)
+        return False
+    tmp, fd = _create_temp(dir_fd, name, mode)
+    try:
+        try:
+            os.fchmod(fd, mode)  # exact, whatever the umask
+            _write_all(fd, _encode(data))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+        except FileExistsError:
+            _require_regular(dir_fd, name)
+            return False
+        os.fsync(dir_fd)
+        return True
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dir_fd)
+
+
+def open_lock_at(dir_fd: int, name: str, *, mode: int = 0o600) -> int:
+    """A descriptor of lock file `name` in `dir_fd` (created when missing) for flock; never via a symlink."""
+    _check_name(name)
+    try:
+        fd = os.open(name, _LOCK_FLAGS, mode, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _refusal(exc, name) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePath(errno.EINVAL, "not a regular file", name)
+    return fd
+
+
 def read_at(dir_fd: int, name: str) -> bytes | None:
     """The content of regular file `name` in `dir_fd`, None when missing; a symlink is refused."""
     _check_name(name)
@@ -225,6 +278,24 @@ def write_under(root: Path, relative: Relative, data: str | bytes, *, mode: int 
     *folders, name = _parts(relative)
     with open_under(root, PurePosixPath(*folders)) as dir_fd:
         write_at(dir_fd, name, data, mode=mode, durable=durable)
+
+
+def create_exclusive_under(root: Path, relative: Relative, data: str | bytes, *, mode: int = 0o600) -> bool:
+    """`create_exclusive_at` for `root/relative`, creating folders on the way; UnsafePath when refused."""
+    *folders, name = _parts(relative)
+    with open_under(root, PurePosixPath(*folders)) as dir_fd:
+        return create_exclusive_at(dir_fd, name, data, mode=mode)
+
+
+def unlink_under(root: Path, relative: Relative) -> bool:
+    """Remove the entry `root/relative` (a symlink itself, never what it names); False when missing."""
+    *folders, name = _parts(relative)
+    try:
+        with open_under(root, PurePosixPath(*folders), create=False) as dir_fd:
+            os.unlink(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 @contextmanager

@@ -3,49 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from autopack.core.fs import create_exclusive_under, open_under, read_at
 from autopack.core.settings import get_settings
 
 SECRET_FILE = "secret.key"
-
-
-def write_private_file(path: Path, data: bytes) -> bool:
-    """Create `path` (mode 0600) with `data` unless it exists; True when this call created it.
-
-    The content is written to a private temp file first and hard-linked into place, so a process
-    racing us sees either no file or the whole file, never an empty one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        os.unlink(tmp)
 
 
 @lru_cache(maxsize=4)
 def _load(configured: str | None, data_dir: str) -> bytes:
     if configured:
         return hashlib.sha256(configured.encode()).digest()
-    path = Path(data_dir) / SECRET_FILE
-    write_private_file(path, secrets.token_urlsafe(48).encode())
-    return hashlib.sha256(path.read_bytes().strip()).digest()
+    # Create-only and never through a symlink: a planted `secret.key` link would hand us a secret
+    # someone else knows (or make us write ours where they can read it), so it is refused instead.
+    create_exclusive_under(Path(data_dir), SECRET_FILE, secrets.token_urlsafe(48), mode=0o600)
+    with open_under(Path(data_dir), create=False) as fd:
+        stored = read_at(fd, SECRET_FILE)
+    if stored is None:
+        raise RuntimeError(f"{SECRET_FILE} vanished from {data_dir} while it was being read")
+    return hashlib.sha256(stored.strip()).digest()
 
 
 def server_secret() -> bytes:
