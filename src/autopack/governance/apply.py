@@ -169,11 +169,11 @@ def apply_files(ws: Workspace, files: list[Path], paths: tuple[str, ...], scratc
                 problem = damage(ws.root, health, ws.check_python)
                 if problem:
                     raise PatchError(problem)
+                if mode == THREE_WAY:  # a three-way apply stages its result: keep the old index
+                    backup.restore_index(index)  # refused (a symlink in the way): undo the apply too
             except BaseException:  # whatever went wrong, never leave a half-applied workspace
                 backup.restore(index)
                 raise
-            if mode == THREE_WAY:
-                backup.restore_index(index)  # a three-way apply stages its result: keep the old index
             label = " ".join(mode) or "strict"
             return f"{label}, repaired diff" if patch_file.name == REPAIRED_NAME else label
     raise PatchError(first_error or "git apply --check failed")
