@@ -24,6 +24,7 @@ from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
 from autopack.core.settings import get_settings
 from autopack.dashboard.router import router as dashboard_router
+from autopack.errors.reporter import request_report, save_report
 from autopack.errors.router import router as errors_router
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
@@ -83,7 +84,7 @@ def create_app() -> FastAPI:
         docs_url="/docs" if docs_public else None,
         redoc_url="/redoc" if docs_public else None,
     )
-    install_handlers(app)
+    install_handlers(app, build_report=request_report, save_report=save_report)
     if settings.cors_allowed_origins.strip():
         app.add_middleware(
             CORSMiddleware,

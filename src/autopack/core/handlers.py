@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from autopack.core.errors import AutopackError, EnvelopeError
 from autopack.core.logging import get_logger
@@ -18,6 +21,10 @@ from autopack.core.settings import get_settings
 
 log = get_logger(__name__)
 
+# (exception, request, error id) -> the report document, with the `run_id` it is filed under.
+BuildReport = Callable[[BaseException, Request, str], dict]
+# Stores a built report; blocking, so it runs in a worker thread with a time limit.
+SaveReport = Callable[[dict], None]
 
 ENVELOPE_PREFIX = "/api/v1/"
 STATUS_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
@@ -91,17 +98,14 @@ async def database_unavailable_handler(request: Request, exc: OperationalError):
 
 async def unhandled_error_handler(request: Request, exc: Exception):
     """500 with an error id; a redacted report is stored for /runs/{run_id}/errors."""
-    from autopack.errors.reporter import build_report, new_error_id, save_report
-
-    error_id = new_error_id()
-    report = build_report(
-        exc, error_id=error_id, method=request.method, path=request.url.path, url=str(request.url),
-        headers=dict(request.headers), query=request.url.query,
-    )
+    build, save = _reporter(request)
+    error_id = secrets.token_hex(4)  # eight hex characters, as the reference
+    report = build(exc, request, error_id) if build is not None else {"run_id": None}
     log.error("unhandled_error", error_id=error_id, error_type=type(exc).__name__,
               path=request.url.path)
     try:
-        await asyncio.wait_for(run_in_threadpool(save_report, report), timeout=10)
+        if save is not None:
+            await asyncio.wait_for(run_in_threadpool(save, report), timeout=10)
     except Exception:  # pragma: no cover - never let reporting mask the original error
         log.warning("error_report_timeout", error_id=error_id)
     if uses_envelope(request):
@@ -118,10 +122,18 @@ async def unhandled_error_handler(request: Request, exc: Exception):
     return json_response(body, 500)
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Register every handler on `app`."""
-    from starlette.exceptions import HTTPException as StarletteHTTPException
+def _reporter(request: Request) -> tuple[BuildReport | None, SaveReport | None]:
+    """The reporter handed to install_handlers (the request-id middleware renders 500s through here too)."""
+    app = request.scope.get("app")
+    state = getattr(app, "state", None)
+    return getattr(state, "build_error_report", None), getattr(state, "save_error_report", None)
 
+
+def install_handlers(app: FastAPI, *, build_report: BuildReport, save_report: SaveReport) -> None:
+    """Register every handler on `app`; unexpected errors are reported through the functions handed in."""
+    # core imports no area package: the app's assembler hands in how errors are reported.
+    app.state.build_error_report = build_report
+    app.state.save_error_report = save_report
     app.add_exception_handler(AutopackError, autopack_error_handler)
     app.add_exception_handler(EnvelopeError, envelope_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import platform
 import re
-import secrets
 import sys
 import traceback
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from starlette.requests import Request
 
 from autopack.core.database import session_scope
 from autopack.core.fs import json_text, open_under, refusals_logged, write_at
@@ -137,9 +138,10 @@ def build_report(exc: BaseException, *, error_id: str, method: str, path: str, u
     })
 
 
-def new_error_id() -> str:
-    """Eight hex characters, as the reference."""
-    return secrets.token_hex(4)
+def request_report(exc: BaseException, request: Request, error_id: str) -> dict[str, Any]:
+    """The redacted report of an exception raised while answering `request` (the 500 handler's)."""
+    return build_report(exc, error_id=error_id, method=request.method, path=request.url.path,
+                        url=str(request.url), headers=dict(request.headers), query=request.url.query)
 
 
 def summary_text(report: dict[str, Any]) -> str:
