@@ -1,12 +1,13 @@
-"""The `autopack` command line: serve, migrate."""
+"""The `autopack` command line: serve and migrate here; each area brings its own commands (`<area>/cli.py`)."""
 
 from __future__ import annotations
 
 import typer
 
 from autopack.audit.cli import app as audit_app
-from autopack.cli_identity import apikeys_app, keys_app, tenants_app, users_app
+from autopack.auth.cli import apikeys_app, keys_app, users_app
 from autopack.telegram.cli import app as telegram_app
+from autopack.tenants.cli import app as tenants_app
 
 app = typer.Typer(help="Autopack control plane.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
