@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import create_engine
 
+import autopack
 import autopack.health.service as health_service
 
 KEYS = {"status", "timestamp", "database_identity", "database", "qdrant", "kill_switches", "version",
@@ -34,7 +35,7 @@ def test_health_exact_shape(client):
     assert body["kill_switches"] == {"phase6_metrics": False, "consolidated_metrics": False}
     assert body["service"] == "autopack"
     assert body["component"] == "supervisor_api"
-    assert body["version"] == "unknown"
+    assert body["version"] == autopack.__version__  # the package's own version without AUTOPACK_VERSION
     stamp = datetime.fromisoformat(body["timestamp"])
     assert stamp.utcoffset() == timedelta(0)
     assert abs(datetime.now(stamp.tzinfo) - stamp) < timedelta(minutes=1)
@@ -135,7 +136,7 @@ def test_version_from_env(monkeypatch, client):
     monkeypatch.setenv("AUTOPACK_VERSION", "2026.01.10-abc")
     assert client.get("/health").json()["version"] == "2026.01.10-abc"
     monkeypatch.delenv("AUTOPACK_VERSION")
-    assert client.get("/health").json()["version"] == "unknown"
+    assert client.get("/health").json()["version"] == autopack.__version__
 
 
 def test_qdrant_connected(monkeypatch, client, fake_qdrant):

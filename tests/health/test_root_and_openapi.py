@@ -25,8 +25,16 @@ def _api_routes(routes):
 def test_root_document(client):
     response = client.get("/")
     assert response.status_code == 200
-    assert response.json() == {"service": "Autopack Supervisor", "version": autopack.__version__,
-                               "description": "v7 autonomous build playbook orchestrator"}
+    assert response.json() == {"service": "Autopack", "version": autopack.__version__,
+                               "description": "A control plane for governed autonomy",
+                               "links": {"health": "/health", "docs": "/docs"}}
+
+
+def test_root_document_links_docs_only_when_public(make_client, monkeypatch):
+    monkeypatch.setenv("AUTOPACK_DOCS_PUBLIC", "0")
+    body = make_client().get("/").json()
+    assert body["links"] == {"health": "/health"}
+    assert body["service"] == "Autopack" and body["version"] == autopack.__version__
 
 
 def test_openapi_lists_every_route(client):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from autopack import __version__
 from autopack.core.responses import json_response
@@ -19,7 +19,10 @@ async def health():
 
 
 @router.get("/", summary="Service description")
-def root() -> dict:
-    """The root document (package version, as the reference)."""
-    return {"service": "Autopack Supervisor", "version": __version__,
-            "description": "v7 autonomous build playbook orchestrator"}
+def root(request: Request) -> dict:
+    """The root document: the reference's keys (service, version, description) naming this product, and links."""
+    links = {"health": "/health"}
+    if request.app.docs_url:  # /docs is off in production unless AUTOPACK_DOCS_PUBLIC=1
+        links["docs"] = request.app.docs_url
+    return {"service": "Autopack", "version": __version__,
+            "description": "A control plane for governed autonomy", "links": links}

@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from autopack import __version__
 from autopack.core.database import get_engine
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
@@ -34,6 +35,13 @@ def kill_switches() -> dict[str, bool]:
         "phase6_metrics": os.environ.get("AUTOPACK_ENABLE_PHASE6_METRICS", "0") == "1",
         "consolidated_metrics": os.environ.get("AUTOPACK_ENABLE_CONSOLIDATED_METRICS", "0") == "1",
     }
+
+
+def reported_version(settings) -> str:
+    """AUTOPACK_VERSION (a deployment's own label) when set, else the package version."""
+    # The settings field defaults to "unknown"; only a value someone actually configured replaces ours.
+    configured = settings.autopack_version if "autopack_version" in settings.model_fields_set else None
+    return os.environ.get("AUTOPACK_VERSION") or configured or __version__
 
 
 def check_database() -> str:
@@ -125,7 +133,7 @@ def health(checks: tuple[str, str, str | None] | None = None) -> tuple[dict[str,
         "database": database,
         "qdrant": qdrant,
         "kill_switches": kill_switches(),
-        "version": os.environ.get("AUTOPACK_VERSION") or settings.autopack_version or "unknown",
+        "version": reported_version(settings),
         "service": "autopack",
         "component": "supervisor_api",
     }
