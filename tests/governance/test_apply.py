@@ -91,6 +91,17 @@ def test_traversal_attempts_are_refused(gov_client, repo, path, reason):
     assert all_rows(Phase, phase_id="F1.1")[0].state == "FAILED"
 
 
+def test_a_path_below_a_file_is_refused_not_a_500(gov_client, repo):
+    path = "a.txt/inside.txt"  # a.txt is a file in the workspace
+    patch = (f"diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..1111111\n"
+             f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+x\n")
+    before = snapshot(repo)
+    response = submit(gov_client, patch)
+    assert response.status_code == 422
+    assert response.json()["detail"] == f"Failed to apply patch: path goes through a file: {path}"
+    assert snapshot(repo) == before
+
+
 def test_absolute_paths_are_refused(gov_client, repo, outside):
     target = outside / "target.txt"
     patch = f"--- {target}\n+++ {target}\n@@ -1 +1 @@\n-outside\n+pwned\n"

@@ -60,6 +60,8 @@ def containment_reason(root: Path, rel: str) -> str | None:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
             break  # the rest does not exist yet: nothing on the way can redirect the write
+        except NotADirectoryError:
+            return f"path goes through a file: {rel}"
         if stat.S_ISLNK(mode):
             return f"path goes through a symlink: {rel}"
     real = os.path.realpath(root / rel)
