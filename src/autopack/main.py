@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from autopack import __version__
+from autopack.approvals import telegram_actions as approval_buttons
 from autopack.approvals.router import router as approvals_router
 from autopack.approvals.timeouts import start_approval_worker
 from autopack.audit.router import router as audit_router
@@ -26,12 +27,15 @@ from autopack.core.settings import get_settings
 from autopack.dashboard.router import router as dashboard_router
 from autopack.errors.reporter import request_report, save_report
 from autopack.errors.router import router as errors_router
+from autopack.governance import telegram_actions as governance_buttons
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
 from autopack.issues.router import router as issues_router
 from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
 from autopack.operator.router import router as operator_router
+from autopack.phases.governance import decide_request
+from autopack.phases.router import router as phases_router
 from autopack.runs.fastpath import RunReadFastPath
 from autopack.runs.router import router as runs_router
 from autopack.telegram.router import router as telegram_router
@@ -97,9 +101,13 @@ def create_app() -> FastAPI:
     app.add_middleware(RunReadFastPath)  # innermost of ours: inside the guard and the request ids
     app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)  # outermost of ours
+    # Telegram buttons decide through the same functions as the web endpoints.
+    approval_buttons.register()
+    governance_buttons.register(decide_request)
     for router in (
         health_router,
         runs_router,
+        phases_router,
         operator_router,
         usage_router,
         dashboard_router,

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from autopack.core.database import session_scope
 from autopack.core.errors import Conflict
 from autopack.db.models import AuditEvent, GovernanceRequest
-from autopack.governance import decisions
+from autopack.phases.governance import decide_request
 from tests.governance.helpers import all_rows, git, make_patch, submit
 
 
@@ -39,7 +39,7 @@ def race(decide_a, decide_b):
 
 def decide_in_own_session(request_id: str, approved: bool, actor: str):
     with session_scope() as session:
-        return decisions.decide(session, request_id, approved=approved, actor=actor, claimed_user=actor)
+        return decide_request(session, request_id, approved=approved, actor=actor, claimed_user=actor)
 
 
 def test_concurrent_approve_and_deny_services(gov_client, repo):

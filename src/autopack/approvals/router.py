@@ -1,4 +1,4 @@
-"""Approval endpoints (BUILD-117): request, status, pending, and web decisions."""
+"""Approval endpoints: request, status, pending, and web decisions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 
-import autopack.approvals.telegram_actions  # noqa: F401  (registers the inline-button handlers)
 from autopack.approvals import service
 from autopack.approvals.schemas import (
     ApprovalDecisionIn,

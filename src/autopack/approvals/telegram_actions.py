@@ -1,7 +1,7 @@
 """Inline-button decisions on approval requests: `pr_approve:<id>`, `pr_reject:<id>` and the
 reference's phase forms `approve:<phase_id>` / `reject:<phase_id>` (latest pending of that phase).
 
-Registered with the Telegram callback registry when this module is imported (approvals.router does).
+The app registers them (`register`) where it is assembled.
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ def _by_phase(approve: bool):
     return handle
 
 
-register_callback("pr_approve", _by_id(True))
-register_callback("pr_reject", _by_id(False))
-register_callback("approve", _by_phase(True))
-register_callback("reject", _by_phase(False))
+def register() -> None:
+    """Route the approval buttons (by request id and by phase) to their handlers."""
+    register_callback("pr_approve", _by_id(True))
+    register_callback("pr_reject", _by_id(False))
+    register_callback("approve", _by_phase(True))
+    register_callback("reject", _by_phase(False))

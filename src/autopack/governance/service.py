@@ -1,4 +1,4 @@
-"""Governance requests (create, read, list) and the governed apply of a builder's maintenance patch."""
+"""Governance requests (create, read, list) and the verdict on a builder's maintenance patch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,9 +17,10 @@ from autopack.core.errors import NotFound, Unprocessable
 from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
-from autopack.db.models import GovernanceRequest, Phase
+from autopack.db.models import GovernanceRequest
 from autopack.governance.governed import governed_apply
 from autopack.governance.paths import extract_justification, protected_path_error, risk_level
+from autopack.governance.telegram_actions import notify_new_request
 from autopack.runs import service as runs
 
 log = get_logger(__name__)
@@ -28,12 +29,18 @@ NOT_FOUND = "Governance request not found"
 
 
 @dataclass(frozen=True)
-class PatchOutcome:
-    """The result of a maintenance apply: applied, or the 422 detail to answer."""
+class PatchVerdict:
+    """Governance's word on one patch; the phase's owner turns it into the phase's state."""
 
-    applied: bool
-    detail: str | None = None
-    request_id: str | None = None
+    outcome: Literal["applied", "refused", "needs_approval"]
+    reason: str | None = None  # why the phase cannot go on (its failure reason)
+    detail: str | None = None  # what builder_result answers with its 422
+    request_id: str | None = None  # the governance request created for a human decision
+
+    @property
+    def applied(self) -> bool:
+        """True when the patch is in the workspace."""
+        return self.outcome == "applied"
 
 
 def serialize(request: GovernanceRequest) -> dict[str, Any]:
@@ -71,8 +78,6 @@ def create_request(session: Session, *, run_id: str, phase_id: str, paths: Seque
                  details={"run_id": run_id, "phase_id": phase_id, "paths": list(paths),
                           "risk_level": request.risk_level, "patch_sha256": request.patch_sha256,
                           "source": source})
-    from autopack.governance.telegram_actions import notify_new_request  # imports decisions (cycle)
-
     notify_new_request(session, request)
     return request
 
@@ -118,33 +123,23 @@ def list_pending(session: Session, *, limit: int, offset: int) -> dict[str, Any]
             "limit": limit, "offset": offset}
 
 
-def fail_phase(session: Session, phase: Phase, reason: str, actor: str) -> None:
-    """Mark the phase FAILED and keep the reason, even when it already was FAILED."""
-    runs.set_phase_state(session, phase, "FAILED", actor, reason=reason)
-    phase.last_failure_reason = reason
-    phase.updated_at = utcnow()
-
-
-def apply_builder_patch(session: Session, phase: Phase, patch: str, allowed_paths: Sequence[str],
-                        actor: str) -> PatchOutcome:
-    """Apply a maintenance patch to REPO_PATH: GATE on success, else FAILED (and a request if protected)."""
+def review_builder_patch(session: Session, *, run_id: str, phase_id: str, patch: str,
+                         allowed_paths: Sequence[str], actor: str) -> PatchVerdict:
+    """Apply a maintenance patch to REPO_PATH, or refuse it; protected paths create a pending request."""
     result = governed_apply(patch, allowed_paths=allowed_paths)
-    log.info("governed_apply", run_id=phase.run_id, phase_id=phase.phase_id, applied=result.applied,
+    log.info("governed_apply", run_id=run_id, phase_id=phase_id, applied=result.applied,
              mode=result.mode, protected=bool(result.violation), error=result.error)
     if result.applied:
-        runs.set_phase_state(session, phase, "GATE", actor)
-        phase.updated_at = utcnow()
-        return PatchOutcome(applied=True)
+        return PatchVerdict("applied")
     if result.violation is not None:
         violation = result.violation
         request = create_request(
-            session, run_id=phase.run_id, phase_id=phase.phase_id, paths=violation.paths,
+            session, run_id=run_id, phase_id=phase_id, paths=violation.paths,
             justification=violation.justification, actor=actor, patch=patch, risk=violation.risk_level,
             fingerprint=violation.fingerprint, allowed_paths=allowed_paths, source="builder_result")
-        fail_phase(session, phase, f"Protected paths need approval (governance request "
-                                   f"{request.request_id}): {', '.join(violation.paths)}", actor)
+        reason = (f"Protected paths need approval (governance request {request.request_id}): "
+                  f"{', '.join(violation.paths)}")
         detail = protected_path_error(list(violation.paths), violation.justification, request.request_id)
-        return PatchOutcome(applied=False, detail=detail, request_id=request.request_id)
+        return PatchVerdict("needs_approval", reason=reason, detail=detail, request_id=request.request_id)
     detail = f"Failed to apply patch: {result.error}"
-    fail_phase(session, phase, detail, actor)
-    return PatchOutcome(applied=False, detail=detail)
+    return PatchVerdict("refused", reason=detail, detail=detail)

@@ -1,25 +1,28 @@
 """Governance requests on Telegram: a message with Approve/Deny buttons, and the button handlers.
 
-`gov_approve:<request_id>` / `gov_reject:<request_id>` decide through the same path as
-`POST /governance/approve/{id}` (exactly once, audited, stale workspaces refused).
-Registered with the callback registry when this module is imported (governance.router does).
+`gov_approve:<request_id>` / `gov_reject:<request_id>` decide through the function `register` is
+handed, the same one `POST /governance/approve/{id}` calls (exactly once, audited, stale workspaces
+refused, the phase moved by its owner). The app registers them where it is assembled.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from autopack.core.errors import AutopackError
 from autopack.db.models import GovernanceRequest
-from autopack.governance import decisions
 from autopack.telegram.callbacks import CallbackContext, CallbackResult, malformed, register_callback
 from autopack.telegram.messages import RISK_EMOJI
 from autopack.telegram.notifier import notify_pending
 
 KIND = "governance"
+# (session, request_id, *, approved, actor, claimed_user, reason) -> the decision's answer
+Decide = Callable[..., dict[str, Any]]
 
 
 def request_text(request: GovernanceRequest) -> str:
@@ -45,15 +48,15 @@ def notify_new_request(session: Session, request: GovernanceRequest) -> None:
                             ("❌ Deny", f"gov_reject:{request.request_id}")])
 
 
-def _handler(approved: bool):
+def _handler(decide: Decide, approved: bool):
     def handle(session: Session, ctx: CallbackContext) -> CallbackResult:
         """Decide the request named by the button."""
         if not ctx.argument or len(ctx.argument) > 64 or not ctx.argument.isalnum():
             return malformed("invalid governance request id")
         verb = "Approved" if approved else "Denied"
         try:
-            result = decisions.decide(session, ctx.argument, approved=approved, actor=ctx.actor,
-                                      claimed_user=ctx.who, reason=f"{verb} by Telegram user {ctx.who}")
+            result = decide(session, ctx.argument, approved=approved, actor=ctx.actor,
+                            claimed_user=ctx.who, reason=f"{verb} by Telegram user {ctx.who}")
         except AutopackError as exc:  # unknown, already decided, or stale: nothing changes
             return CallbackResult({"ok": True, "error": str(exc.detail)}, answer=str(exc.detail)[:180],
                                   outcome="refused")
@@ -64,5 +67,7 @@ def _handler(approved: bool):
     return handle
 
 
-register_callback("gov_approve", _handler(True))
-register_callback("gov_reject", _handler(False))
+def register(decide: Decide) -> None:
+    """Route the Approve/Deny buttons of governance requests to `decide`."""
+    register_callback("gov_approve", _handler(decide, True))
+    register_callback("gov_reject", _handler(decide, False))

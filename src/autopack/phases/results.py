@@ -1,4 +1,4 @@
-"""Builder and auditor submissions for a phase."""
+"""Builder and auditor submissions for a phase: recorded, issues filed, the phase moved, the run rolled up."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from autopack.core.errors import BadRequest, NotFound
 from autopack.core.responses import FastJSONResponse, json_response
 from autopack.db.models import AuditorResultRecord, BuilderResultRecord
-from autopack.governance import service as governance
 from autopack.issues import service as issues
+from autopack.phases.governance import apply_maintenance_patch
+from autopack.phases.schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
 from autopack.runs import service
-from autopack.runs.result_schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
 
 ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
 
@@ -44,17 +44,17 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
-    outcome = None
+    verdict = None
     if patch and result.run_type in MAINTENANCE_RUN_TYPES:
         # The server applies maintenance patches itself (governed: GATE, or FAILED with the reason).
-        outcome = governance.apply_builder_patch(session, phase, patch, result.allowed_paths, actor)
+        verdict = apply_maintenance_patch(session, phase, patch, result.allowed_paths, actor)
     elif patch and result.status == "success":
         service.set_phase_state(session, phase, "GATE", actor)
     service.refresh_rollups(session, run, actor)
     service.mirror_phase_file(session, phase, tier_key)
-    if outcome is not None and not outcome.applied:
+    if verdict is not None and not verdict.applied:
         # Answered, not raised: the FAILED phase (and any governance request) must be committed.
-        return json_response({"detail": outcome.detail}, 422)
+        return json_response({"detail": verdict.detail}, 422)
     return {"message": "Builder result submitted successfully", "phase_id": phase_id,
             "run_id": run_id, "phase_state": phase.state}
 

@@ -1,4 +1,7 @@
-"""Run lifecycle endpoints (thin: validation in schemas, behaviour in services)."""
+"""Run lifecycle endpoints (thin: validation in schemas, behaviour in services).
+
+Builder and auditor results are the phases package's endpoints (autopack.phases.router).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,8 @@ from autopack.core.ratelimit import rate_limit
 from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
 from autopack.issues.schemas import RecordIssueResponse
-from autopack.runs import results, service
+from autopack.runs import service
 from autopack.runs.document import read_run_document
-from autopack.runs.result_schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
 from autopack.runs.schemas import (
     Label,
     PhaseStatusResponse,
@@ -53,20 +55,6 @@ def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate,
                   session: WriteSession, principal: Actor):
     """Set a phase's state (exact, case-sensitive) and counters."""
     return json_response(service.update_phase_status(session, run_id, phase_id, update, _actor(principal)))
-
-
-@router.post("/runs/{run_id}/phases/{phase_id}/builder_result", response_model=BuilderResultResponse)
-def builder_result(run_id: str, phase_id: str, result: BuilderResult, session: WriteSession,
-                   principal: Actor):
-    """Record a builder result (a successful patch moves the phase to GATE)."""
-    return results.submit_builder_result(session, run_id, phase_id, result, _actor(principal))
-
-
-@router.post("/runs/{run_id}/phases/{phase_id}/auditor_result", response_model=MessageResponse)
-def auditor_result(run_id: str, phase_id: str, result: AuditorResult, session: WriteSession,
-                   principal: Actor):
-    """Persist an auditor review."""
-    return results.submit_auditor_result(session, run_id, phase_id, result, _actor(principal))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/record_issue", response_model=RecordIssueResponse)

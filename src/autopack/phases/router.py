@@ -1,0 +1,49 @@
+"""Endpoints that move a phase: builder and auditor results, and governance decisions (thin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from autopack.auth.deps import Principal, actor_of
+from autopack.auth.privileges import raiser_check, require_decider, require_runner
+from autopack.core.database import WriteSession
+from autopack.core.responses import json_response
+from autopack.governance.schemas import DecisionResponse, RequestId
+from autopack.phases import results
+from autopack.phases.governance import decide_request
+from autopack.phases.schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
+
+router = APIRouter()
+
+Actor = Annotated[Principal | None, Depends(require_runner)]
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/builder_result", response_model=BuilderResultResponse,
+             tags=["runs"])
+def builder_result(run_id: str, phase_id: str, result: BuilderResult, session: WriteSession,
+                   principal: Actor):
+    """Record a builder result (a successful patch moves the phase to GATE)."""
+    return results.submit_builder_result(session, run_id, phase_id, result, actor_of(principal))
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/auditor_result", response_model=MessageResponse,
+             tags=["runs"])
+def auditor_result(run_id: str, phase_id: str, result: AuditorResult, session: WriteSession,
+                   principal: Actor):
+    """Persist an auditor review."""
+    return results.submit_auditor_result(session, run_id, phase_id, result, actor_of(principal))
+
+
+@router.post("/governance/approve/{request_id}", response_model=DecisionResponse, tags=["governance"])
+def approve(request_id: RequestId, session: WriteSession,
+            principal: Annotated[Principal | None, Depends(require_decider)], approved: bool = True,
+            user_id: Annotated[str, Query(min_length=1, max_length=255)] = "human",
+            reason: Annotated[str | None, Query(max_length=2000)] = None):
+    """Approve (applying the stored patch) or deny a pending request; a second decision is a 409."""
+    # DECISIONS §3.16: the authenticated principal decides; user_id is only the caller's claim.
+    actor = actor_of(principal) if principal is not None else user_id
+    return json_response(decide_request(session, request_id, approved=approved, actor=actor,
+                                        claimed_user=user_id, reason=reason,
+                                        check_raiser=raiser_check(principal)))
