@@ -24,6 +24,7 @@ from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
 from autopack.core.settings import get_settings
+from autopack.core.startup import StartupRefusals
 from autopack.dashboard.router import router as dashboard_router
 from autopack.errors.reporter import request_report, save_report
 from autopack.errors.router import router as errors_router
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RunReadFastPath)  # innermost of ours: inside the guard and the request ids
     app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)  # outermost of ours
+    app.add_middleware(StartupRefusals)  # a refused start-up (un-migrated database) is one line, no traceback
     # Telegram buttons decide through the same functions as the web endpoints.
     approval_buttons.register()
     governance_buttons.register(decide_request)

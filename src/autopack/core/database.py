@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from autopack.core.settings import get_settings
+from autopack.core.startup import StartupRefused
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -245,17 +246,30 @@ WriteSession = Annotated[Session, Depends(get_write_session, scope="function")]
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-class SchemaNotMigrated(RuntimeError):
+class SchemaNotMigrated(StartupRefused):
     """The database has not been migrated to the current revision."""
+
+
+def _sqlite_file_missing(url: str) -> bool:
+    """True for a file-backed SQLite URL whose file does not exist (connecting would create it)."""
+    from pathlib import Path
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not Path(database).exists()
 
 
 def check_schema_current() -> None:
     """Refuse to run on a database whose Alembic revision is not the head."""
     from autopack.core.migrate import current_revisions, head_revisions
 
-    engine = get_engine()
     heads = head_revisions()
-    current = current_revisions(engine)
+    # A SQLite file that is not there yet is un-migrated: checking must not leave an empty one behind.
+    missing = _sqlite_file_missing(get_settings().sqlalchemy_url)
+    engine = None if missing else get_engine()
+    current = frozenset() if engine is None else current_revisions(engine)
     if current != heads:
         url = make_url(get_settings().sqlalchemy_url).render_as_string(hide_password=True)
         raise SchemaNotMigrated(
