@@ -1,12 +1,9 @@
-"""The RunResponse document of `GET /runs/{run_id}`, rendered as JSON bytes.
+"""The RunResponse document of `GET /runs/{run_id}`, rendered as JSON bytes: one document, two renderings.
 
-The executor polls this endpoint more than any other. On SQLite the whole document is built by one
-SQL statement (SQLite's JSON functions): Python's sqlite3 module gives up and takes back the GIL on
-every row it steps through, so fetching 60 rows from a worker thread while the event loop runs costs
-far more in GIL hand-offs than the query itself; one row holding the finished JSON costs one.
-
-`service.serialize_run` stays the definition of the document (PostgreSQL uses it, and so does the
-201 answer of `POST /runs/start`); a test renders every run shape both ways and compares them.
+`read_run_document` is the one function the endpoint calls; its docstring says which database takes
+which rendering. `service.serialize_run` stays the definition of the document (PostgreSQL renders it,
+and so does the 201 answer of `POST /runs/start`); a test renders every run shape both ways and
+compares them.
 """
 
 from __future__ import annotations
@@ -89,27 +86,47 @@ _SQLITE_DOCUMENT = _sqlite_statement()
 SQLITE_RENDERS = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
-def run_document(session: Session, run_id: str) -> bytes:
-    """The run as JSON bytes, read in `session`; NotFound when there is no such run."""
-    if SQLITE_RENDERS and session.connection().dialect.name == "sqlite":
-        return _sqlite_document(session.connection().connection.driver_connection, run_id)
-    return orjson.dumps(service.serialize_run(session, run_id))
-
-
 def read_run_document(run_id: str) -> bytes:
-    """The run as JSON bytes, for a read thread: on SQLite one statement on the thread's own connection."""
-    if not (SQLITE_RENDERS and is_sqlite()):
+    """The run as JSON bytes, for a read thread; NotFound when there is no such run.
+
+    SQLite (3.38 or later): one SQL statement builds the whole document (SQLite's JSON functions) on
+    the thread's own connection. Python's sqlite3 module gives up and takes back the GIL on every row it
+    steps through, so fetching 60 rows from a worker thread while the event loop runs costs far more in
+    GIL hand-offs than the query itself; one row holding the finished JSON costs one.
+    PostgreSQL (and older SQLite): the Python serializer, `service.serialize_run`, three queries in one
+    REPEATABLE READ snapshot; psycopg fetches a result in one piece, so there is no per-row cost to
+    save, and the statement above is SQLite's own dialect.
+    """
+    if not _renders_in_sql():
         with session_scope(writer=False) as session:
             if session.get_bind().dialect.name == "postgresql":
                 # three queries, one snapshot (READ COMMITTED would give each query its own)
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            return run_document(session, run_id)
+            return _serialized_document(session, run_id)
     conn = sqlite_read_connection()
     try:
         return _sqlite_document(conn, run_id)
     except sqlite3.Error as exc:
         drop_sqlite_read_connection()
         raise OperationalError("run document", {"run_id": run_id}, exc) from exc
+
+
+def run_document(session: Session, run_id: str) -> bytes:
+    """The same document read inside `session`, by the rendering read_run_document picks."""
+    if _renders_in_sql(session):
+        return _sqlite_document(session.connection().connection.driver_connection, run_id)
+    return _serialized_document(session, run_id)
+
+
+def _renders_in_sql(session: Session | None = None) -> bool:
+    """True where the document is rendered by the SQL statement: SQLite with its JSON functions."""
+    if session is not None:
+        return SQLITE_RENDERS and session.connection().dialect.name == "sqlite"
+    return SQLITE_RENDERS and is_sqlite()
+
+
+def _serialized_document(session: Session, run_id: str) -> bytes:
+    return orjson.dumps(service.serialize_run(session, run_id))
 
 
 def _sqlite_document(conn: sqlite3.Connection, run_id: str) -> bytes:
