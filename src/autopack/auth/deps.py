@@ -6,7 +6,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fastapi import Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from autopack.auth import apikeys
 from autopack.auth.tokens import InvalidToken, decode_access_token
@@ -23,6 +24,26 @@ KEY_REQUIRED_IN_PRODUCTION = (
     "AUTOPACK_API_KEY must be configured in production mode. Set AUTOPACK_API_KEY environment variable."
 )
 _STATE_KEY = "autopack_principal"
+
+# The two credentials, as OpenAPI security schemes (the /docs Authorize button). They only document:
+# auto_error=False never answers a request, and resolve_principal reads the headers itself.
+api_key_header = APIKeyHeader(name="X-API-Key", scheme_name="APIKey", auto_error=False,
+                              description="An API key (AUTOPACK_API_KEY or one made with `autopack apikeys create`).")
+bearer_jwt = HTTPBearer(scheme_name="BearerJWT", bearerFormat="JWT", auto_error=False,
+                        description="An access token from POST /api/auth/login.")
+
+
+async def _either_credential(_key: str | None = Security(api_key_header), _token=Security(bearer_jwt)) -> None:
+    """Declares that an operation accepts an X-API-Key or a Bearer JWT (async: no worker thread)."""
+
+
+async def _bearer_credential(_token=Security(bearer_jwt)) -> None:
+    """Declares that an operation accepts a Bearer JWT only."""
+
+
+# Sub-dependencies of the credential checks below, and of any other check that resolves the principal.
+Credentials = Depends(_either_credential)
+BearerCredential = Depends(_bearer_credential)
 
 
 @dataclass(frozen=True)
@@ -131,7 +152,7 @@ def resolve_principal(request: Request) -> Principal | None:
     return principal
 
 
-def optional_principal(request: Request) -> Principal | None:
+def optional_principal(request: Request, _: None = Credentials) -> Principal | None:
     """The caller if the credentials are good; None otherwise (open endpoints)."""
     try:
         return resolve_principal(request)
@@ -139,7 +160,7 @@ def optional_principal(request: Request) -> Principal | None:
         return None
 
 
-def require_user(request: Request) -> Principal:
+def require_user(request: Request, _: None = BearerCredential) -> Principal:
     """A Bearer-JWT user (reference /api/auth semantics: 401, or 400 for an inactive user)."""
     if not request.headers.get("authorization"):
         raise NotAuthenticated("Not authenticated")
@@ -151,7 +172,7 @@ def require_user(request: Request) -> Principal:
         raise NotAuthenticated("Could not validate credentials") from None
 
 
-def require_principal(request: Request) -> Principal:
+def require_principal(request: Request, _: None = Credentials) -> Principal:
     """Any authenticated caller (JWT or API key): 401 otherwise."""
     try:
         principal = resolve_principal(request)
@@ -162,7 +183,7 @@ def require_principal(request: Request) -> Principal:
     return principal
 
 
-def require_superuser(request: Request) -> Principal:
+def require_superuser(request: Request, _: None = Credentials) -> Principal:
     """A superuser (user flag, superuser API key, or the AUTOPACK_API_KEY): 401 / 403 otherwise."""
     principal = require_principal(request)
     if not principal.is_superuser:
@@ -177,7 +198,7 @@ def _key_configured() -> bool:
     return settings.api_key is not None or settings.is_production
 
 
-def verify_api_key(request: Request) -> Principal | None:
+def verify_api_key(request: Request, _: None = Credentials) -> Principal | None:
     """Contract "Requires X-API-Key": open in development without a key, else a valid key or JWT."""
     if not _key_configured():
         return optional_principal(request)
@@ -190,14 +211,14 @@ def verify_api_key(request: Request) -> Principal | None:
     return principal
 
 
-def verify_write_access(request: Request) -> Principal | None:
+def verify_write_access(request: Request, _: None = Credentials) -> Principal | None:
     """Executor writes: open in development, a key or JWT in production (DECISIONS §3.15)."""
     if get_settings().is_production:
         return verify_api_key(request)
     return optional_principal(request)
 
 
-def verify_read_access(request: Request) -> Principal | None:
+def verify_read_access(request: Request, _: None = Credentials) -> Principal | None:
     """Operator reads: open with AUTOPACK_PUBLIC_READ=1 outside production, else like verify_api_key."""
     settings = get_settings()
     if settings.public_read and not settings.is_production:
@@ -210,6 +231,6 @@ def actor_of(principal: Principal | None) -> str:
     return principal.actor if principal is not None else "anonymous"
 
 
-def verify_production_read(request: Request) -> Principal | None:
+def verify_production_read(request: Request, _: None = Credentials) -> Principal | None:
     """Reads the contract leaves open: open in development, a key or JWT in production."""
     return verify_write_access(request)

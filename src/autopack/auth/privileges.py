@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from autopack.auth.deps import (
     INVALID_KEY,
     AuthFailure,
+    Credentials,
     NotAuthenticated,
     Principal,
     require_principal,
@@ -99,13 +100,13 @@ def _runner(principal: Principal | None) -> Principal | None:
     return principal
 
 
-def require_runner(request: Request) -> Principal | None:
+def require_runner(request: Request, _: None = Credentials) -> Principal | None:
     """Executor writes: open in development, a runner in production (a login alone is not enough)."""
     principal = verify_write_access(request)
     return _runner(principal) if get_settings().is_production else principal
 
 
-def require_run_starter(request: Request) -> Principal | None:
+def require_run_starter(request: Request, _: None = Credentials) -> Principal | None:
     """POST /runs/start ("Requires X-API-Key"): a runner wherever authentication is in force."""
     principal = verify_api_key(request)
     return _runner(principal) if auth_in_force() else principal
@@ -127,13 +128,13 @@ def _privileged(principal: Principal | None) -> Principal | None:
     return principal
 
 
-def require_decider(request: Request) -> Principal | None:
+def require_decider(request: Request, _: None = Credentials) -> Principal | None:
     """Governance decisions: a missing key is the reference's 403; a key or JWT must be privileged."""
     principal = verify_api_key(request) if auth_in_force() else _presented(request)
     return _privileged(principal)
 
 
-def require_signed_decider(request: Request) -> Principal:
+def require_signed_decider(request: Request, _: None = Credentials) -> Principal:
     """Approval decisions: a principal always (401 otherwise), privileged wherever auth is in force."""
     return _privileged(require_principal(request))
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Path, Request
 
-from autopack.auth.deps import AuthFailure, Principal, resolve_principal
+from autopack.auth.deps import AuthFailure, Credentials, Principal, resolve_principal
 from autopack.core.database import session_scope
 from autopack.core.errors import EnvelopeError
 from autopack.db.models import Tenant
@@ -64,7 +64,7 @@ def tenant_access(min_role: str):
     """A dependency: 401 UNAUTHORIZED, 403 ACCESS_DENIED (not a member), 403 FORBIDDEN (role too low)."""
     needed = ROLE_RANK[min_role]
 
-    def dependency(request: Request, tenant_id: int = TenantId) -> TenantContext:
+    def dependency(request: Request, tenant_id: int = TenantId, _: None = Credentials) -> TenantContext:
         principal = _principal(request)
         role = _role_in_tenant(principal, tenant_id)
         if role is None:
