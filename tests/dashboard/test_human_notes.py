@@ -1,4 +1,4 @@
-"""POST /dashboard/human-notes: stored, audited, mirrored to .autopack/human_notes.md."""
+"""POST /dashboard/human-notes: stored, audited, mirrored to <runs dir>/.project/human_notes.md."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_note_is_stored_audited_and_mirrored(client, started_run, runs_dir):
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "dashboard.human_note_added")).one()
         assert event.target_id == str(body["id"]) and event.details["run_id"] == started_run
     path = _notes_file()
-    assert path == runs_dir.resolve().parent / ".autopack" / "human_notes.md"
+    assert path == runs_dir.resolve() / ".project" / "human_notes.md"  # inside the runs dir, no run's folder
     assert path.read_text() == f"\n## {body['timestamp']}\n**Run:** {started_run}\nWatch the schema phase\n"
 
 

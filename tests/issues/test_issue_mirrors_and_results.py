@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from autopack.core.database import session_scope
+from autopack.core.settings import get_settings
 from autopack.db.models import PhaseIssue
 
 
@@ -46,7 +47,8 @@ def test_mirror_files_are_written(client, start_run, record, runs_dir):
     assert index == {"run_id": run_id,
                      "issues_by_key": client.get(f"/runs/{run_id}/issues/index").json()["issues_by_key"]}
 
-    backlog_path = runs_dir.resolve().parent / "docs" / "project_issue_backlog.json"
+    backlog_path = runs_dir.resolve() / ".project" / "project_issue_backlog.json"
+    assert backlog_path == get_settings().project_backlog_path
     backlog = _load(backlog_path)
     assert backlog["project_id"] == "Autopack"
     assert set(backlog["issues_by_key"]) == {"slow_query", "typo"}

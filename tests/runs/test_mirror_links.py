@@ -124,10 +124,10 @@ def test_issue_mirrors_do_not_write_through_a_symlink(client, started_run, runs_
     assert "slow_query" in get_settings().project_backlog_path.read_text()
 
 
-@pytest.mark.parametrize("swap", ["docs", "docs/project_issue_backlog.json"])
+@pytest.mark.parametrize("swap", [".project", ".project/project_issue_backlog.json"])
 def test_the_backlog_mirror_does_not_write_through_a_symlink(client, started_run, runs_dir, outside, swap):
-    project_root = runs_dir.resolve().parent
-    _swap_for_link(project_root / swap, outside if swap == "docs" else outside / "keep.txt")
+    project_root = runs_dir.resolve()
+    _swap_for_link(project_root / swap, outside if swap == ".project" else outside / "keep.txt")
     assert _record(client).status_code == 200
     assert _untouched(outside)
     assert (project_root / swap).is_symlink()
@@ -166,11 +166,11 @@ def test_error_reports_do_not_write_through_a_symlink(boom_client, runs_dir, out
     assert count(ErrorReport, error_id=body["error_id"]) == 1  # the database copy is kept
 
 
-@pytest.mark.parametrize("swap", [".autopack", ".autopack/human_notes.md"])
+@pytest.mark.parametrize("swap", [".project", ".project/human_notes.md"])
 def test_the_notes_mirror_neither_reads_nor_writes_through_a_symlink(client, outside, swap):
     notes = get_settings().human_notes_path
     project_root = notes.parent.parent
-    _swap_for_link(project_root / swap, outside if swap == ".autopack" else outside / "keep.txt")
+    _swap_for_link(project_root / swap, outside if swap == ".project" else outside / "keep.txt")
     response = client.post("/dashboard/human-notes", json={"note": "probe note"})
     assert response.status_code == 200, response.text
     assert _untouched(outside)

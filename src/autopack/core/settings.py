@@ -9,6 +9,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Project-wide mirrors live inside the runs directory (the server writes nowhere else but the data
+# directory); the reference kept them beside it, in the working directory. A run id never starts
+# with ".", so this folder cannot be a run's.
+PROJECT_MIRROR_FOLDER = ".project"
+
 
 class Settings(BaseSettings):
     """Process configuration read from the environment (and `.env` when present)."""
@@ -153,13 +158,13 @@ class Settings(BaseSettings):
 
     @property
     def human_notes_path(self) -> Path:
-        """The human notes mirror, `<runs dir>/../.autopack/human_notes.md` as the reference keeps it."""
-        return self.autonomous_runs_dir.resolve().parent / ".autopack" / "human_notes.md"
+        """The human notes mirror, `<runs dir>/.project/human_notes.md`."""
+        return self.autonomous_runs_dir.resolve() / PROJECT_MIRROR_FOLDER / "human_notes.md"
 
     @property
     def project_backlog_path(self) -> Path:
-        """The project backlog JSON mirror, beside the runs directory as the reference keeps it."""
-        return self.autonomous_runs_dir.resolve().parent / "docs" / "project_issue_backlog.json"
+        """The project backlog JSON mirror, `<runs dir>/.project/project_issue_backlog.json`."""
+        return self.autonomous_runs_dir.resolve() / PROJECT_MIRROR_FOLDER / "project_issue_backlog.json"
 
 
 @lru_cache

@@ -1,8 +1,9 @@
-"""Human notes: stored and audited in the database, mirrored to the reference's markdown file.
+"""Human notes: stored and audited in the database, mirrored to a markdown file in the reference's format.
 
-The executor and people read `<runs dir>/../.autopack/human_notes.md`; each committed note is
-appended there (in commit order, by the mirror thread) with an atomic rewrite of the file, so a
-reader never sees half an entry. The database is the record.
+The executor and people read `<runs dir>/.project/human_notes.md` (the reference kept it in
+`<runs dir>/../.autopack/`, outside any configured directory); each committed note is appended there
+(in commit order, by the mirror thread) with an atomic rewrite of the file, so a reader never sees
+half an entry. The database is the record.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from autopack.dashboard.schemas import HumanNoteRequest
 from autopack.db.models import HumanNote
 from autopack.runs.service import require_run
 
-NOTES_FILE_LABEL = ".autopack/human_notes.md"  # the reference answers this literal string
+# The reference answers this literal string; clients may compare it, so it stays (the file moved).
+NOTES_FILE_LABEL = ".autopack/human_notes.md"
 _file_lock = threading.Lock()
 
 
@@ -35,7 +37,7 @@ def entry_text(timestamp: str, note: str, run_id: str | None) -> str:
 
 def _append_to_file(entry: str) -> None:
     settings = get_settings()
-    root = settings.autonomous_runs_dir.resolve().parent  # `.autopack/` sits beside the runs directory
+    root = settings.autonomous_runs_dir.resolve()
     relative = settings.human_notes_path.relative_to(root)
     with _file_lock, refusals_logged(root, relative), open_under(root, relative.parent) as folder_fd:
         # Read through the same descriptor: a symlinked notes file is neither read nor replaced.

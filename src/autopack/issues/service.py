@@ -241,5 +241,5 @@ def _write_mirror_files(run_id: str, issue_docs: dict[str, Any], backlog_doc: di
         for name, doc in issue_docs.items():
             with refusals_logged(runs_dir, f"{folder}/{name}"):
                 write_at(issues_fd, name, json_text(doc))
-    project_root = runs_dir.resolve().parent  # the backlog lives beside the runs directory
-    safe_write(project_root, settings.project_backlog_path.relative_to(project_root), json_text(backlog_doc))
+    root = runs_dir.resolve()  # the backlog's folder inside the runs directory is no run's
+    safe_write(root, settings.project_backlog_path.relative_to(root), json_text(backlog_doc))
