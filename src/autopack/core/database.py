@@ -266,8 +266,9 @@ def check_schema_current() -> None:
     from autopack.core.migrate import current_revisions, head_revisions
 
     heads = head_revisions()
-    # A SQLite file that is not there yet is un-migrated: checking must not leave an empty one behind.
-    missing = _sqlite_file_missing(get_settings().sqlalchemy_url)
+    # With no engine built yet, a SQLite file that is not there is un-migrated: checking must not
+    # create an empty one (an engine already built is the one the app will use, so it is asked).
+    missing = _engine is None and _sqlite_file_missing(get_settings().sqlalchemy_url)
     engine = None if missing else get_engine()
     current = frozenset() if engine is None else current_revisions(engine)
     if current != heads:
