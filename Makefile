@@ -2,7 +2,10 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two installs: the server's dependencies alone (`run`, `migrate`, `bench`), and those plus the test
+# tools (`test`, `lint`), so a server never carries pytest and friends.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
@@ -14,31 +17,35 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUN_STAMP)
 
-migrate: $(STAMP)
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(TEST_STAMP) $(RUN_STAMP)
+
+migrate: $(RUN_STAMP)
 	$(BIN)/autopack migrate
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/autopack migrate
 	$(BIN)/autopack serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
-test-sqlite: $(STAMP)
+test-sqlite: $(TEST_STAMP)
 	AUTOPACK_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(TEST_STAMP)
 	AUTOPACK_TEST_DB=postgresql AUTOPACK_TEST_PG_URL=$(TEST_PG_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(RUN_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 
 clean:
