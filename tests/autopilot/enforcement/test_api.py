@@ -184,7 +184,7 @@ def test_rules_feature_flag(client):
     tenant = make_tenant()
     client.get(f"/api/v1/tenant/{tenant.id}/autopilot/status", headers=tenant.admin)
     with session_scope() as session:
-        from autopack.autopilot.config.service import get_autopilot_settings
+        from autopack.autopilot.settings import get_autopilot_settings
 
         get_autopilot_settings(session, tenant.id)
         session.execute(update(AutopilotSettings).where(AutopilotSettings.tenant_id == tenant.id)

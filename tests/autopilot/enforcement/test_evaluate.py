@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from autopack.audit import service as ledger
+from autopack.autopilot import settings as store
 from autopack.autopilot.enforcement import admin, config, service
-from autopack.autopilot.enforcement.engine import RuleSpec
+from autopack.autopilot.settings import RuleSpec
 from autopack.core.database import session_scope
 from autopack.db.models import EnforcementAuditLog, PendingConfirmationToken
 from tests.autopilot.enforcement.helpers import (
@@ -25,7 +26,7 @@ from tests.conftest import BACKEND
 
 def settings(tenant_id: int, **changes) -> None:
     with session_scope() as session:
-        config.update_settings(session, tenant_id, changes)
+        store.update_enforcement_settings(session, tenant_id, changes)
 
 
 def evaluate(tenant_id: int, prop=None, **kwargs):
@@ -166,7 +167,7 @@ def _doomed_rule_deleted_after_loading(monkeypatch, tenant_id: int, mode: str):
     """Add rule "doomed"; the next settings load deletes it from another session. Returns the real loader."""
     with session_scope() as session:
         config.add_rule(session, tenant_id, RuleSpec("doomed", "budget_exceeded", 600.0, mode))
-    real_load = service.load_settings
+    real_load = service.load_enforcement_settings
 
     def load_then_delete(session, tid):
         snapshot = real_load(session, tid)
@@ -174,7 +175,7 @@ def _doomed_rule_deleted_after_loading(monkeypatch, tenant_id: int, mode: str):
             config.delete_rule(other, tid, "doomed")
         return snapshot
 
-    monkeypatch.setattr(service, "load_settings", load_then_delete)
+    monkeypatch.setattr(service, "load_enforcement_settings", load_then_delete)
     return real_load
 
 
@@ -186,7 +187,7 @@ def test_rule_deleted_while_being_evaluated(monkeypatch):
     with session_scope(writer=False) as session:
         result = service.evaluate(session, tenant.id, proposal(650.0, 600.0), actor="worker", record=False)
     assert (result.outcome, [v["rule_id"] for v in result.violations]) == ("hard_block", ["doomed"])
-    monkeypatch.setattr(service, "load_settings", real_load)
+    monkeypatch.setattr(service, "load_enforcement_settings", real_load)
     assert evaluate(tenant.id, proposal(650.0, 600.0)).outcome == "allowed"
 
 

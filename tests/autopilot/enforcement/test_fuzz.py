@@ -6,9 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from autopack.autopilot.enforcement.engine import SettingsSnapshot, build_rules, run_rules
+from autopack.autopilot.enforcement.engine import build_rules, run_rules
 from autopack.autopilot.enforcement.rules import EnforcementContext
 from autopack.autopilot.enforcement.schemas import CheckRequest
+from autopack.autopilot.settings import SettingsSnapshot
 
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**70), 2**70),
                     st.text(max_size=5), st.booleans(), st.none())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autopack.autopilot.enforcement.engine import RuleSpec, SettingsSnapshot, build_rules, run_rules
+from autopack.autopilot.enforcement.engine import build_rules, run_rules
 from autopack.autopilot.enforcement.rules import CUSTOM_RULE_TYPES, EnforcementContext
+from autopack.autopilot.settings import RuleSpec, SettingsSnapshot
 
 BASE = {"action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c-1"}
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from autopack.autopilot.enforcement import admin, config, service, tokens
+from autopack.autopilot import settings as store
+from autopack.autopilot.enforcement import admin, service, tokens
 from autopack.core.database import session_scope
 from autopack.core.errors import EnvelopeError
 from autopack.core.secrets import derive_key
@@ -18,7 +19,7 @@ from tests.autopilot.enforcement.helpers import make_tenant, proposal
 def soft_tenant(slug: str = "acme"):
     tenant = make_tenant(slug)
     with session_scope() as session:
-        config.update_settings(session, tenant.id, {"default_mode": "soft_block"})
+        store.update_enforcement_settings(session, tenant.id, {"default_mode": "soft_block"})
     return tenant
 
 
@@ -131,7 +132,7 @@ def test_hard_block_ignores_the_token_and_logs_the_attempt():
     tenant = soft_tenant()
     token = soft_block(tenant.id)
     with session_scope() as session:
-        config.update_settings(session, tenant.id, {"default_mode": "hard_block"})
+        store.update_enforcement_settings(session, tenant.id, {"default_mode": "hard_block"})
     result = redeem(tenant.id, token)
     assert (result.outcome, result.confirmed, result.allowed) == ("hard_block", False, False)
 

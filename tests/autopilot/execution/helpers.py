@@ -7,9 +7,9 @@ import secrets
 
 from sqlalchemy import select
 
-from autopack.autopilot.config.service import get_autopilot_settings
 from autopack.autopilot.execution.adapters.sandbox import seed_campaign
 from autopack.autopilot.proposals import ActionProposal
+from autopack.autopilot.settings import get_autopilot_settings
 from autopack.autopilot.signal_health.service import record_readings
 from autopack.core.database import session_scope
 from autopack.core.settings import get_settings

@@ -125,7 +125,7 @@ def test_settings_changed_after_approval_fails():
 
 
 def test_hard_block_at_execution_fails():
-    from autopack.autopilot.enforcement.config import update_settings
+    from autopack.autopilot.settings import update_enforcement_settings as update_settings
 
     tenant = make_tenant()
     seed(tenant, "123", 500.0)

@@ -21,14 +21,15 @@ from autopack.autopilot.actions.transitions import (
     record_created,
     record_transition,
 )
-from autopack.autopilot.config.service import get_autopilot_settings
+from autopack.autopilot.enforcement.service import evaluate, get_enforcement_settings
 from autopack.autopilot.proposals import ActionProposal
+from autopack.autopilot.settings import get_autopilot_settings
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotAction, AutopilotSettings
 
 __all__ = ["InvalidTransition", "QueueOutcome", "action_view", "approve", "approve_all", "dismiss",
-           "get_action", "get_autopilot_settings", "list_actions", "queue_action", "record_transition", "summary"]
+           "get_action", "list_actions", "queue_action", "record_transition", "summary"]
 
 AUTOPILOT_ACTOR = "autopilot"
 STATUSES = ("queued", "approved", "applying", "applied", "failed", "dismissed")
@@ -95,8 +96,6 @@ def _cooldown(violations: list[dict[str, Any]]) -> tuple[str | None, str | None]
 
 
 def _increase_limit(session: Session, tenant_id: int) -> float | None:
-    from autopack.autopilot.enforcement.service import get_enforcement_settings
-
     return get_enforcement_settings(session, tenant_id).budget_increase_limit_pct
 
 
@@ -115,8 +114,6 @@ def _enforcement_error(result) -> EnvelopeError | None:
 def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, actor: str,
                  confirmation_token: str | None = None, user_id: int | None = None) -> QueueOutcome:
     """Run enforcement (§4.7), then the approval policy (§4.5, §4.6); queue and maybe auto-approve."""
-    from autopack.autopilot.enforcement.service import evaluate
-
     settings = get_autopilot_settings(session, tenant_id)
     result = evaluate(session, tenant_id, proposal, actor=actor, confirmation_token=confirmation_token,
                       record=True, user_id=user_id)

@@ -8,6 +8,7 @@ from autopack.autopilot.actions.service import pending_count
 from autopack.autopilot.api import AdminWrite, ViewerRead, ok
 from autopack.autopilot.config import service
 from autopack.autopilot.config.schemas import ConfigUpdate, FreezeRequest, UnfreezeRequest
+from autopack.autopilot.settings import get_autopilot_settings
 from autopack.core.database import ReadSession, WriteSession
 
 router = APIRouter(tags=["autopilot"])
@@ -16,7 +17,7 @@ router = APIRouter(tags=["autopilot"])
 @router.get("/status")
 def get_status(ctx: ViewerRead, session: ReadSession):
     """Level, caps, pending actions and whether autopilot is enabled or frozen."""
-    settings = service.get_autopilot_settings(session, ctx.tenant_id)
+    settings = get_autopilot_settings(session, ctx.tenant_id)
     view = service.config_view(settings)
     return ok({
         "autopilot_level": view["autopilot_level"],

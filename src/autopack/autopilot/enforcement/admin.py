@@ -7,16 +7,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
+from autopack.autopilot import settings as store
 from autopack.autopilot.enforcement import config, tokens
 from autopack.autopilot.enforcement.audit import record_intervention
-from autopack.autopilot.enforcement.engine import RuleSpec, SettingsSnapshot
+from autopack.autopilot.settings import RuleSpec, SettingsSnapshot
 from autopack.core.errors import EnvelopeError
 
 
 def update_settings(session: Session, tenant_id: int, changes: dict[str, Any], *, actor: str,
                     user_id: int | None) -> SettingsSnapshot:
     """Partial update, ledgered; a change of enforcement_enabled is also a kill_switch_changed row."""
-    snapshot, before = config.update_settings(session, tenant_id, changes)
+    snapshot, before = store.update_enforcement_settings(session, tenant_id, changes)
     changed = {name: {"from": before[name], "to": value} for name, value in changes.items()
                if before.get(name) != value}
     if "enforcement_enabled" in changed:
@@ -33,7 +34,7 @@ def update_settings(session: Session, tenant_id: int, changes: dict[str, Any], *
 def set_kill_switch(session: Session, tenant_id: int, *, enabled: bool, reason: str, actor: str,
                     user_id: int | None) -> str:
     """Turn enforcement on or off (audited `kill_switch_changed`); returns the audit row id."""
-    previous, default_mode = config.set_enforcement_enabled(session, tenant_id, enabled)
+    previous, default_mode = store.set_enforcement_enabled(session, tenant_id, enabled)
     row = record_intervention(session, tenant_id, intervention_action="kill_switch_changed", actor=actor,
                               user_id=user_id, action_type="kill_switch", entity_type="tenant",
                               entity_id=str(tenant_id), enforcement_mode=default_mode,
@@ -45,7 +46,7 @@ def set_kill_switch(session: Session, tenant_id: int, *, enabled: bool, reason: 
 def confirm(session: Session, tenant_id: int, token: str, *, override_reason: str | None, actor: str,
             user_id: int | None) -> dict[str, Any]:
     """POST /confirm: consume the token's confirmation once and log the override."""
-    if not config.load_settings(session, tenant_id).enforcement_enabled:
+    if not store.load_enforcement_settings(session, tenant_id).enforcement_enabled:
         raise EnvelopeError(403, "KILL_SWITCH_DISABLED", "Enforcement is disabled for this tenant",
                             {"enforcement_enabled": False})
     claims, stored = tokens.confirm(session, token, tenant_id)
@@ -62,7 +63,7 @@ def confirm(session: Session, tenant_id: int, token: str, *, override_reason: st
 
 def add_rule(session: Session, tenant_id: int, spec: RuleSpec, *, actor: str) -> RuleSpec:
     """Add a custom rule (feature flag, type and uniqueness checked), ledgered."""
-    if not config.custom_rules_enabled(session, tenant_id):
+    if not store.custom_rules_enabled(session, tenant_id):
         raise EnvelopeError(403, "FEATURE_NOT_ENABLED", "Custom autopilot rules are not enabled for this tenant",
                             {"feature": "custom_autopilot_rules"})
     config.add_rule(session, tenant_id, spec)

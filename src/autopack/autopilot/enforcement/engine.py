@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from autopack.autopilot.enforcement.rules import (
     CUSTOM_RULE_TYPES,
@@ -16,6 +16,7 @@ from autopack.autopilot.enforcement.rules import (
     Rule,
     Violation,
 )
+from autopack.autopilot.settings import SettingsSnapshot
 
 MODE_RANK = {"advisory": 0, "soft_block": 1, "hard_block": 2}
 MODES = tuple(MODE_RANK)
@@ -25,34 +26,6 @@ MODE_DESCRIPTIONS = {
     "hard_block": "Prevent action via API, log override attempts",
 }
 BUDGET_TYPES = frozenset({"budget_increase", "budget_decrease", "set_budget"})
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    """A custom rule as stored: a snapshot, so a rule deleted meanwhile cannot break an evaluation."""
-
-    rule_id: str
-    rule_type: str
-    threshold_value: float
-    enforcement_mode: str = "advisory"
-    enabled: bool = True
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class SettingsSnapshot:
-    """A tenant's enforcement settings (the defaults of reference §3.10 when nothing is stored)."""
-
-    enforcement_enabled: bool = True
-    default_mode: str = "advisory"
-    max_daily_budget: float | None = None
-    max_campaign_budget: float | None = None
-    budget_increase_limit_pct: float = 30.0
-    min_roas_threshold: float = 1.0
-    roas_lookback_days: int = 7
-    max_budget_changes_per_day: int = 5
-    min_hours_between_changes: int = 4
-    rules: tuple[RuleSpec, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from autopack.autopilot.api import AdminKillSwitch, AdminWrite, OperatorConfirm, OperatorWrite, ViewerRead, ok
 from autopack.autopilot.enforcement import admin, audit, config, service
-from autopack.autopilot.enforcement.engine import MODE_DESCRIPTIONS, RuleSpec
+from autopack.autopilot.enforcement.engine import MODE_DESCRIPTIONS
 from autopack.autopilot.enforcement.schemas import (
     CheckRequest,
     ConfirmRequest,
@@ -17,6 +17,7 @@ from autopack.autopilot.enforcement.schemas import (
     RuleCreate,
     SettingsUpdate,
 )
+from autopack.autopilot.settings import RuleSpec
 from autopack.core.database import ReadSession, WriteSession
 
 router = APIRouter(prefix="/enforcement", tags=["autopilot-enforcement"])

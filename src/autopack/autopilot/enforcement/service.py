@@ -12,15 +12,14 @@ from sqlalchemy.orm import Session
 
 from autopack.autopilot.enforcement import facts, tokens
 from autopack.autopilot.enforcement.audit import record_intervention
-from autopack.autopilot.enforcement.config import load_settings
 from autopack.autopilot.enforcement.engine import (
     EngineDecision,
-    SettingsSnapshot,
     build_rules,
     needed_facts,
     run_rules,
 )
 from autopack.autopilot.proposals import ActionProposal
+from autopack.autopilot.settings import SettingsSnapshot, load_enforcement_settings
 from autopack.db.base import utcnow
 
 DISABLED_WARNING = "Enforcement is disabled for this tenant"
@@ -62,7 +61,7 @@ class EnforcementResult:
 
 def get_enforcement_settings(session: Session, tenant_id: int) -> SettingsSnapshot:
     """The tenant's enforcement settings and rules (the defaults when nothing is stored)."""
-    return load_settings(session, tenant_id)
+    return load_enforcement_settings(session, tenant_id)
 
 
 def _details(proposal: ActionProposal, decision: EngineDecision | None, context_source: str | None,
@@ -89,7 +88,7 @@ def evaluate(session: Session, tenant_id: int, proposal: ActionProposal, *, acto
     metrics over `roas_lookback_days`. A token is redeemed only for a soft block; an invalid, expired,
     reused, foreign or differently-bound one raises 400 INVALID_CONFIRMATION_TOKEN.
     """
-    settings = load_settings(session, tenant_id)
+    settings = load_enforcement_settings(session, tenant_id)
     if metrics is None and isinstance(proposal.action_json.get("metrics"), dict):
         metrics = proposal.action_json["metrics"]
     if not settings.enforcement_enabled:

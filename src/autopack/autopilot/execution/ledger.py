@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.execution.adapters.base import PlannedChange
+from autopack.autopilot.execution.service import entity_of
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotAction
 from autopack.db.models.campaigns import PlatformRequest
@@ -50,8 +51,6 @@ def finish(session: Session, action_id: str, state: str, *, response: dict[str, 
 
 def change_of(row: PlatformRequest, action: AutopilotAction) -> PlannedChange:
     """The change a ledger row recorded (to reconcile an interrupted request)."""
-    from autopack.autopilot.execution.service import entity_of
-
     request = row.request or {}
     return PlannedChange(entity_of(action), request.get("action_type", action.action_type),
                          request.get("field", "daily_budget"), request.get("value"))

@@ -15,11 +15,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.actions.policy import CampaignMax, CpaCeiling, DailyMax, PolicyContext, RoasFloor
-from autopack.autopilot.actions.service import get_autopilot_settings
 from autopack.autopilot.enforcement.service import evaluate
 from autopack.autopilot.execution.adapters.base import EntityRef, PlannedChange, PlatformAdapter
+from autopack.autopilot.execution.adapters.google import GoogleAdsAdapter
+from autopack.autopilot.execution.adapters.meta import MetaAdapter
+from autopack.autopilot.execution.adapters.sandbox import SandboxAdapter
 from autopack.autopilot.execution.credentials import CredentialsError, platform_config
 from autopack.autopilot.proposals import PLATFORMS, ActionProposal, first_number
+from autopack.autopilot.settings import get_autopilot_settings
+from autopack.autopilot.signal_health.service import current_health
 from autopack.core.settings import get_settings
 from autopack.db.models import AutopilotAction
 
@@ -62,10 +66,6 @@ def check_platform(tenant_id: int, platform: str) -> str:
 
 def make_adapter(session: Session, tenant_id: int, platform: str) -> PlatformAdapter:
     """The adapter for the tenant's platform (the sandbox works through `session`)."""
-    from autopack.autopilot.execution.adapters.google import GoogleAdsAdapter
-    from autopack.autopilot.execution.adapters.meta import MetaAdapter
-    from autopack.autopilot.execution.adapters.sandbox import SandboxAdapter
-
     name = check_platform(tenant_id, platform)
     if name == "sandbox":
         return SandboxAdapter(session, tenant_id)
@@ -74,8 +74,6 @@ def make_adapter(session: Session, tenant_id: int, platform: str) -> PlatformAda
 
 
 def _health(session: Session, action: AutopilotAction) -> Verdict | None:
-    from autopack.autopilot.signal_health.service import current_health
-
     health = current_health(session, action.tenant_id, action.platform)
     score = getattr(health, "score", None)
     if health.status == "critical":

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.actions.policy import fmt
-from autopack.autopilot.config.service import get_autopilot_settings
 from autopack.autopilot.proposals import PLATFORMS
+from autopack.autopilot.settings import get_autopilot_settings
 from autopack.db.base import utcnow
 from autopack.db.models import SignalHealthReading
 

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.actions.policy import PolicyContext, decide
-from autopack.autopilot.config.service import get_autopilot_settings
+from autopack.autopilot.enforcement.service import evaluate, get_enforcement_settings
 from autopack.autopilot.proposals import ActionProposal
+from autopack.autopilot.settings import get_autopilot_settings
 from autopack.autopilot.signal_health.service import current_health
 from autopack.core.errors import EnvelopeError
 from autopack.db.models import TrustGateAuditLog
@@ -32,8 +33,6 @@ def _feature_disabled() -> EnvelopeError:
 
 def dry_run(session: Session, tenant_id: int, proposal: ActionProposal, actor: str) -> dict[str, Any]:
     """Decide execute/hold/block without changing anything but one trust-gate audit row."""
-    from autopack.autopilot.enforcement.service import evaluate, get_enforcement_settings
-
     settings = get_autopilot_settings(session, tenant_id)
     if not settings.action_dry_run:
         raise _feature_disabled()
