@@ -24,6 +24,7 @@ from autopack.audit.verify import verify_chains
 from autopack.core.database import on_commit
 from autopack.db.base import utcnow
 from autopack.db.models.audit import AuditChainHead, AuditEvent
+from autopack.db.scope import scoped
 
 MAX_PAGE = 500
 PRUNE_SETTING = "autopack.ledger_prune"  # checked by the PostgreSQL ledger triggers (migration 0014)
@@ -173,7 +174,7 @@ def list_events(session: Session, *, tenant_id: str | int | None = None, action:
     limit = max(1, min(limit, MAX_PAGE))
     stmt = select(AuditEvent)
     if tenant_id is not None:
-        stmt = stmt.where(AuditEvent.tenant_id == str(tenant_id))
+        stmt = scoped(stmt, tenant_id)
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action)
     if cursor is not None:

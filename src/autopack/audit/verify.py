@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from autopack.audit.chain import GENESIS_HASH, GLOBAL_CHAIN, link_hash, seal_matches, tenant_chain
 from autopack.audit.schemas import BreakReason, ChainBreak, VerifyReport
 from autopack.db.models.audit import AuditChainHead, AuditEvent
+from autopack.db.scope import scoped
 
 Head = tuple[int, str, str | None]  # (last_seq, last_hash, seal)
 _STREAM = {"yield_per": 1000}
@@ -117,8 +118,7 @@ def _walk_tenants(session: Session, heads: dict[str, Head], tenant_id: str | Non
                   check_seals: bool) -> list[ChainWalker]:
     """Walk tenant chains in one ordered stream; the list ends at the first broken chain."""
     stmt = select(*_PAYLOAD, AuditEvent.tenant_seq, AuditEvent.tenant_prev_hash, AuditEvent.tenant_hash)
-    stmt = stmt.where(AuditEvent.tenant_id.is_not(None) if tenant_id is None
-                      else AuditEvent.tenant_id == tenant_id)
+    stmt = stmt.where(AuditEvent.tenant_id.is_not(None)) if tenant_id is None else scoped(stmt, tenant_id)
     result = session.execute(stmt.order_by(AuditEvent.tenant_id, AuditEvent.tenant_seq),
                              execution_options=_STREAM)
     walkers: list[ChainWalker] = []

@@ -17,6 +17,7 @@ from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotSettings, Tenant
 from autopack.db.models.enforcement import TenantEnforcementRule, TenantEnforcementSettings
+from autopack.db.scope import scoped
 
 # Level 2 is the safest default (DECISIONS §4.5); the caps are the contract's guarded-mode values.
 DEFAULTS: dict[str, Any] = {
@@ -68,7 +69,7 @@ def _defaults(tenant_id: int) -> AutopilotSettings:
 
 def get_autopilot_settings(session: Session, tenant_id: int, *, for_update: bool = False) -> AutopilotSettings:
     """The tenant's settings; created with defaults in write sessions, a detached default object in reads."""
-    stmt = select(AutopilotSettings).where(AutopilotSettings.tenant_id == tenant_id)
+    stmt = scoped(AutopilotSettings, tenant_id)
     if for_update:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).one_or_none()
@@ -131,13 +132,12 @@ def custom_rules_enabled(session: Session, tenant_id: int) -> bool:
 def load_enforcement_settings(session: Session, tenant_id: int) -> SettingsSnapshot:
     """The tenant's enforcement settings and rules as an immutable snapshot (defaults when no row)."""
     # Plain column rows, not ORM objects: this runs on every check.
-    row = session.execute(select(*[getattr(TenantEnforcementSettings, name) for name in SETTING_FIELDS])
-                          .where(TenantEnforcementSettings.tenant_id == tenant_id)).first()
+    row = session.execute(scoped(select(*[getattr(TenantEnforcementSettings, name) for name in SETTING_FIELDS]),
+                                 tenant_id)).first()
     rule = TenantEnforcementRule
-    rules = tuple(RuleSpec(*r) for r in session.execute(
+    rules = tuple(RuleSpec(*r) for r in session.execute(scoped(
         select(rule.rule_id, rule.rule_type, rule.threshold_value, rule.enforcement_mode, rule.enabled,
-               rule.description)
-        .where(rule.tenant_id == tenant_id).order_by(rule.created_at, rule.rule_id)))
+               rule.description), tenant_id).order_by(rule.created_at, rule.rule_id)))
     if row is None:
         return SettingsSnapshot(rules=rules)
     return SettingsSnapshot(*row, rules=rules)
@@ -145,8 +145,7 @@ def load_enforcement_settings(session: Session, tenant_id: int) -> SettingsSnaps
 
 def _enforcement_row(session: Session, tenant_id: int) -> TenantEnforcementSettings:
     """The tenant's row, created with the defaults on first write (race-safe)."""
-    stmt = (select(TenantEnforcementSettings).where(TenantEnforcementSettings.tenant_id == tenant_id)
-            .with_for_update())
+    stmt = scoped(TenantEnforcementSettings, tenant_id).with_for_update()
     row = session.scalar(stmt)
     if row is not None:
         return row

@@ -10,6 +10,7 @@ from autopack.auth.deps import AuthFailure, Credentials, Principal, resolve_prin
 from autopack.core.database import session_scope
 from autopack.core.errors import EnvelopeError
 from autopack.db.models import Tenant
+from autopack.db.scope import belongs_to
 from autopack.tenants.service import ROLE_RANK, member_role
 
 TenantId = Path(ge=1, le=2**31 - 1, description="Tenant id")
@@ -53,7 +54,7 @@ def _role_in_tenant(principal: Principal, tenant_id: int) -> str | None:
                 raise EnvelopeError(404, "TENANT_NOT_FOUND", f"Tenant {tenant_id} not found")
         return "admin"
     if principal.kind == "api_key":
-        return principal.role if principal.tenant_id == tenant_id else None
+        return principal.role if belongs_to(principal.tenant_id, tenant_id) else None
     if principal.user_id is None:
         return None
     with session_scope(writer=False) as session:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from autopack.auth.deps import Principal, require_superuser
 from autopack.core.database import ReadSession, WriteSession
+from autopack.core.responses import json_response
 from autopack.tenants import service
 from autopack.tenants.deps import TenantContext, TenantId, tenant_access
 from autopack.tenants.schemas import MemberOut, MemberSet, TenantCreate, TenantOut
@@ -20,8 +21,6 @@ Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 def ok(data, status: int = 200):
     """The contract's success envelope."""
-    from autopack.core.responses import json_response
-
     return json_response({"success": True, "data": data}, status)
 
 

@@ -12,6 +12,7 @@ from autopack.audit import service as audit
 from autopack.auth import service as users
 from autopack.core.errors import EnvelopeError
 from autopack.db.models import Tenant, TenantMembership, User
+from autopack.db.scope import scoped
 
 ROLES = ("viewer", "operator", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -64,8 +65,7 @@ def set_member(session: Session, tenant: Tenant, user: User, role: str, actor: s
     if role not in ROLE_RANK:
         raise EnvelopeError(422, "VALIDATION_ERROR", f"role must be one of {', '.join(ROLES)}")
     membership = session.scalars(
-        select(TenantMembership).where(TenantMembership.tenant_id == tenant.id,
-                                       TenantMembership.user_id == user.id).with_for_update()
+        scoped(TenantMembership, tenant.id).where(TenantMembership.user_id == user.id).with_for_update()
     ).one_or_none()
     if membership is None:
         membership = TenantMembership(tenant_id=tenant.id, user_id=user.id, role=role)
@@ -83,8 +83,7 @@ def set_member(session: Session, tenant: Tenant, user: User, role: str, actor: s
 def remove_member(session: Session, tenant: Tenant, user_id: int, actor: str) -> None:
     """Remove a member; takes effect on their next request."""
     membership = session.scalars(
-        select(TenantMembership).where(TenantMembership.tenant_id == tenant.id,
-                                       TenantMembership.user_id == user_id)
+        scoped(TenantMembership, tenant.id).where(TenantMembership.user_id == user_id)
     ).one_or_none()
     if membership is None:
         raise _not_found("membership", f"of user {user_id}")
@@ -95,10 +94,9 @@ def remove_member(session: Session, tenant: Tenant, user_id: int, actor: str) ->
 
 def list_members(session: Session, tenant: Tenant, limit: int, offset: int) -> tuple[list[tuple], int]:
     """(membership, user) pairs with the total."""
-    where = TenantMembership.tenant_id == tenant.id
-    total = session.scalar(select(func.count()).select_from(TenantMembership).where(where))
+    total = session.scalar(scoped(select(func.count()).select_from(TenantMembership), tenant.id))
     rows = session.execute(
-        select(TenantMembership, User).join(User, User.id == TenantMembership.user_id).where(where)
+        scoped(select(TenantMembership, User).join(User, User.id == TenantMembership.user_id), tenant.id)
         .order_by(TenantMembership.id).limit(limit).offset(offset)
     ).all()
     return [tuple(r) for r in rows], total
@@ -106,8 +104,8 @@ def list_members(session: Session, tenant: Tenant, limit: int, offset: int) -> t
 
 def member_role(session: Session, tenant_id: int, user_id: int) -> str | None:
     """The user's role in the tenant, read from the database on every request."""
-    return session.scalar(select(TenantMembership.role).where(
-        TenantMembership.tenant_id == tenant_id, TenantMembership.user_id == user_id))
+    return session.scalar(scoped(select(TenantMembership.role).where(TenantMembership.user_id == user_id),
+                                 tenant_id))
 
 
 def resolve_user(session: Session, *, user_id: int | None, username: str | None) -> User:

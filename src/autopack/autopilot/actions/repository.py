@@ -1,4 +1,4 @@
-"""Tenant-scoped queries on autopilot actions: every query starts from `scoped()`."""
+"""Tenant-scoped queries on autopilot actions: every query starts from `of_tenant()`."""
 
 from __future__ import annotations
 
@@ -8,23 +8,24 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from autopack.db.models import AutopilotAction
+from autopack.db.scope import scoped
 
 
-def scoped(tenant_id: int, *columns) -> Select:
+def of_tenant(tenant_id: int, *columns) -> Select:
     """SELECT actions (or `columns` of them) of one tenant: the only way in."""
     stmt = select(*columns) if columns else select(AutopilotAction)
-    return stmt.select_from(AutopilotAction).where(AutopilotAction.tenant_id == tenant_id)
+    return scoped(stmt.select_from(AutopilotAction), tenant_id)
 
 
 def get(session: Session, tenant_id: int, action_id: str) -> AutopilotAction | None:
     """One action of the tenant, or None (another tenant's id is simply not found)."""
-    return session.scalars(scoped(tenant_id).where(AutopilotAction.id == action_id)).one_or_none()
+    return session.scalars(of_tenant(tenant_id).where(AutopilotAction.id == action_id)).one_or_none()
 
 
 def page(session: Session, tenant_id: int, *, on_date: date | None, status: str | None,
          platform: str | None, limit: int, after: tuple[datetime, str] | None) -> list[AutopilotAction]:
     """Newest first by (created_at, id), keyset after `after`: no OFFSET, no COUNT."""
-    stmt = scoped(tenant_id)
+    stmt = of_tenant(tenant_id)
     if on_date is not None:  # `date` is created_at's UTC day: the range keeps to the (tenant, created_at) index
         start = datetime.combine(on_date, time.min, tzinfo=UTC)
         stmt = stmt.where(AutopilotAction.created_at >= start, AutopilotAction.created_at < start + timedelta(days=1),
@@ -41,19 +42,19 @@ def page(session: Session, tenant_id: int, *, on_date: date | None, status: str 
 
 def count_queued(session: Session, tenant_id: int) -> int:
     """Queued actions waiting for a person (index on tenant_id, status)."""
-    stmt = scoped(tenant_id, func.count()).where(AutopilotAction.status == "queued",
-                                                  AutopilotAction.requires_approval.is_(True))
+    stmt = of_tenant(tenant_id, func.count()).where(AutopilotAction.status == "queued",
+                                                     AutopilotAction.requires_approval.is_(True))
     return int(session.scalar(stmt) or 0)
 
 
 def counts_since(session: Session, tenant_id: int, since: datetime) -> tuple[dict, dict, int]:
     """(by status, by type, queued needing approval) for actions created at or after `since`."""
     window = AutopilotAction.created_at >= since
-    by_status = dict(session.execute(scoped(tenant_id, AutopilotAction.status, func.count()).where(window)
+    by_status = dict(session.execute(of_tenant(tenant_id, AutopilotAction.status, func.count()).where(window)
                                      .group_by(AutopilotAction.status)).all())
-    by_type = dict(session.execute(scoped(tenant_id, AutopilotAction.action_type, func.count()).where(window)
+    by_type = dict(session.execute(of_tenant(tenant_id, AutopilotAction.action_type, func.count()).where(window)
                                    .group_by(AutopilotAction.action_type)).all())
-    pending = session.scalar(scoped(tenant_id, func.count()).where(
+    pending = session.scalar(of_tenant(tenant_id, func.count()).where(
         window, AutopilotAction.status == "queued", AutopilotAction.requires_approval.is_(True)))
     return by_status, by_type, int(pending or 0)
 
@@ -62,6 +63,6 @@ def statuses(session: Session, tenant_id: int, ids: list[str]) -> dict[str, str]
     """id → status for those of `ids` that belong to the tenant."""
     if not ids:
         return {}
-    rows = session.execute(scoped(tenant_id, AutopilotAction.id, AutopilotAction.status)
+    rows = session.execute(of_tenant(tenant_id, AutopilotAction.id, AutopilotAction.status)
                            .where(AutopilotAction.id.in_(ids)))
     return dict(rows.all())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotAction, AutopilotActionEvent
+from autopack.db.scope import scoped_update
 
 # queued → approved (person or level-1 auto) → applying (worker claim) → applied | failed.
 # applying → approved releases a claim (crash or retry); approved → queued sends an action back to
@@ -70,9 +71,8 @@ def record_transition(session: Session, action: AutopilotAction, to_status: str,
         if by_column:
             changes.setdefault(by_column, actor)
     result = session.execute(
-        update(AutopilotAction)
-        .where(AutopilotAction.id == action.id, AutopilotAction.tenant_id == action.tenant_id,
-               AutopilotAction.status == from_status)
+        scoped_update(AutopilotAction, action.tenant_id)
+        .where(AutopilotAction.id == action.id, AutopilotAction.status == from_status)
         .values(**changes).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         session.refresh(action)
@@ -88,9 +88,8 @@ def bulk_approve(session: Session, tenant_id: int, ids: list[str], actor: str,
                  details: dict[str, Any] | None = None) -> list[str]:
     """queued → approved for those of `ids` still queued, in one UPDATE; one event each. Returns them."""
     now = utcnow()
-    stmt = (update(AutopilotAction)
-            .where(AutopilotAction.tenant_id == tenant_id, AutopilotAction.id.in_(ids),
-                   AutopilotAction.status == "queued")
+    stmt = (scoped_update(AutopilotAction, tenant_id)
+            .where(AutopilotAction.id.in_(ids), AutopilotAction.status == "queued")
             .values(status="approved", approved_at=now, approved_by=actor, updated_at=now)
             .returning(AutopilotAction.id).execution_options(synchronize_session=False))
     approved = list(session.scalars(stmt))

@@ -12,6 +12,7 @@ from autopack.audit.service import append_event
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models.enforcement import EnforcementAuditLog, new_uuid
+from autopack.db.scope import scoped
 
 INTERVENTIONS = ("allowed", "warned", "confirmation_required", "confirmed", "blocked", "override_logged",
                  "auto_paused", "kill_switch_changed", "freeze_changed", "enforcement_disabled")
@@ -52,13 +53,12 @@ def list_logs(session: Session, tenant_id: int, *, days: int = 30, limit: int = 
     """Newest first within `days`; `cursor` is the id of the last row of the previous page."""
     limit = max(1, min(limit, MAX_LIMIT))
     log = EnforcementAuditLog
-    stmt = select(log).where(log.tenant_id == tenant_id, log.timestamp >= utcnow() - timedelta(days=days))
+    stmt = scoped(select(log).where(log.timestamp >= utcnow() - timedelta(days=days)), tenant_id)
     for name, value in (filters or {}).items():
         if value is not None:
             stmt = stmt.where(getattr(log, name) == value)
     if cursor is not None:
-        anchor = session.execute(select(log.timestamp, log.id)
-                                 .where(log.id == cursor, log.tenant_id == tenant_id)).first()
+        anchor = session.execute(scoped(select(log.timestamp, log.id).where(log.id == cursor), tenant_id)).first()
         if anchor is None:
             raise EnvelopeError(422, "VALIDATION_ERROR", "Unknown cursor", {"field": "cursor"})
         stmt = stmt.where(or_(log.timestamp < anchor.timestamp,

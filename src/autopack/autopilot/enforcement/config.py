@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from autopack.autopilot.enforcement.rules import CUSTOM_RULE_TYPES
 from autopack.autopilot.settings import RuleSpec, SettingsSnapshot
 from autopack.core.errors import EnvelopeError
 from autopack.db.models.enforcement import TenantEnforcementRule
+from autopack.db.scope import scoped_delete
 
 
 def settings_dict(snapshot: SettingsSnapshot) -> dict[str, Any]:
@@ -44,9 +44,8 @@ def add_rule(session: Session, tenant_id: int, spec: RuleSpec) -> RuleSpec:
 
 def delete_rule(session: Session, tenant_id: int, rule_id: str) -> None:
     """Delete a custom rule; 404 RULE_NOT_FOUND when the tenant has none by that id."""
-    result = session.execute(delete(TenantEnforcementRule)
-                             .where(TenantEnforcementRule.tenant_id == tenant_id,
-                                    TenantEnforcementRule.rule_id == rule_id)
+    result = session.execute(scoped_delete(TenantEnforcementRule, tenant_id)
+                             .where(TenantEnforcementRule.rule_id == rule_id)
                              .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise EnvelopeError(404, "RULE_NOT_FOUND", f"Rule '{rule_id}' not found", {"rule_id": rule_id})

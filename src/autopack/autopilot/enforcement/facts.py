@@ -12,6 +12,7 @@ from autopack.autopilot.proposals import ActionProposal, first_number
 from autopack.db.base import UTCDateTime
 from autopack.db.models.autopilot import AutopilotAction
 from autopack.db.models.campaigns import CampaignMetricsDaily, SandboxCampaign
+from autopack.db.scope import scoped
 
 BUDGET_TYPES = ("budget_increase", "budget_decrease", "set_budget")
 
@@ -20,12 +21,11 @@ def lookback_metrics(session: Session, tenant_id: int, entity_id: str, days: int
                      now: datetime) -> tuple[float | None, float | None]:
     """Spend-weighted ROAS and CPA of the entity over the last `days` days of campaign_metrics_daily."""
     since = (now - timedelta(days=days)).date()
-    row = session.execute(
+    row = session.execute(scoped(
         select(func.sum(CampaignMetricsDaily.spend), func.sum(CampaignMetricsDaily.revenue),
                func.sum(CampaignMetricsDaily.conversions), func.avg(CampaignMetricsDaily.roas),
                func.avg(CampaignMetricsDaily.cpa))
-        .where(CampaignMetricsDaily.tenant_id == tenant_id, CampaignMetricsDaily.entity_id == entity_id,
-               CampaignMetricsDaily.day >= since)
+        .where(CampaignMetricsDaily.entity_id == entity_id, CampaignMetricsDaily.day >= since), tenant_id)
     ).one()
     spend, revenue, conversions, avg_roas, avg_cpa = row
     roas = revenue / spend if spend else (float(avg_roas) if avg_roas is not None else None)
@@ -43,10 +43,10 @@ def tenant_total_after(session: Session, tenant_id: int, proposal: ActionProposa
     new = proposal.new_budget
     if new is None:
         return None
-    others = session.scalar(
+    others = session.scalar(scoped(
         select(func.coalesce(func.sum(SandboxCampaign.daily_budget), 0.0))
-        .where(SandboxCampaign.tenant_id == tenant_id, SandboxCampaign.entity_type == proposal.entity_type,
-               SandboxCampaign.status == "active", SandboxCampaign.entity_id != proposal.entity_id))
+        .where(SandboxCampaign.entity_type == proposal.entity_type, SandboxCampaign.status == "active",
+               SandboxCampaign.entity_id != proposal.entity_id), tenant_id))
     return float(others or 0.0) + new
 
 
@@ -57,11 +57,11 @@ def frequency(session: Session, tenant_id: int, proposal: ActionProposal,
     applied_at = AutopilotAction.applied_at
     is_budget = AutopilotAction.action_type.in_(BUDGET_TYPES)
     today = applied_at >= midnight
-    budget_today, all_today, last = session.execute(
+    budget_today, all_today, last = session.execute(scoped(
         select(func.count().filter(and_(is_budget, today)), func.count().filter(today),
                type_coerce(func.max(applied_at).filter(is_budget), UTCDateTime()))
-        .where(AutopilotAction.tenant_id == tenant_id, AutopilotAction.entity_type == proposal.entity_type,
-               AutopilotAction.entity_id == proposal.entity_id, AutopilotAction.status == "applied")).one()
+        .where(AutopilotAction.entity_type == proposal.entity_type, AutopilotAction.entity_id == proposal.entity_id,
+               AutopilotAction.status == "applied"), tenant_id)).one()
     hours = None if last is None else max(0.0, (now - last).total_seconds() / 3600)
     return int(budget_today or 0), int(all_today or 0), hours
 

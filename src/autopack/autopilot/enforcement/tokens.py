@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import jwt
 import orjson
-from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.proposals import ActionProposal
@@ -16,6 +15,7 @@ from autopack.core.errors import EnvelopeError
 from autopack.core.secrets import derive_key
 from autopack.db.base import utcnow
 from autopack.db.models.enforcement import PendingConfirmationToken
+from autopack.db.scope import get_scoped, scoped_delete, scoped_update
 
 TOKEN_TTL = timedelta(minutes=15)
 RETENTION = timedelta(days=1)
@@ -61,9 +61,8 @@ def issue(session: Session, tenant_id: int, proposal: ActionProposal, violations
               "ety": proposal.entity_type, "eid": proposal.entity_id, "vh": values_hash(proposal),
               "iat": int(now.timestamp()), "exp": int(expires.timestamp())}
     # Spent and expired tokens are kept a day (for investigations), then dropped on the next issue.
-    session.execute(delete(PendingConfirmationToken)
-                    .where(PendingConfirmationToken.tenant_id == tenant_id,
-                           PendingConfirmationToken.expires_at < now - RETENTION)
+    session.execute(scoped_delete(PendingConfirmationToken, tenant_id)
+                    .where(PendingConfirmationToken.expires_at < now - RETENTION)
                     .execution_options(synchronize_session=False))
     session.add(PendingConfirmationToken(
         jti=jti, tenant_id=tenant_id, action_type=proposal.action_type, entity_type=proposal.entity_type,
@@ -101,18 +100,17 @@ def check_binding(claims: dict, proposal: ActionProposal) -> None:
 def _claim(session: Session, claims: dict, tenant_id: int, column: str, now: datetime) -> bool:
     """Conditional UPDATE: of two concurrent callers exactly one changes the row."""
     table = PendingConfirmationToken
-    conditions = [table.jti == claims["jti"], table.tenant_id == tenant_id, table.expires_at > now,
-                  table.used_at.is_(None)]
+    conditions = [table.jti == claims["jti"], table.expires_at > now, table.used_at.is_(None)]
     if column == "confirmed_at":
         conditions.append(table.confirmed_at.is_(None))
     values = {column: now} if column == "confirmed_at" else {"used_at": now}
-    result = session.execute(update(table).where(*conditions).values(**values)
+    result = session.execute(scoped_update(table, tenant_id).where(*conditions).values(**values)
                              .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
 
-def _why_not(session: Session, jti: str) -> str:
-    row = session.get(PendingConfirmationToken, jti, populate_existing=True)
+def _why_not(session: Session, tenant_id: int, jti: str) -> str:
+    row = get_scoped(session, PendingConfirmationToken, tenant_id, jti, populate_existing=True)
     if row is None:
         return "unknown"
     return "reused" if row.used_at is not None or row.confirmed_at is not None else "expired"
@@ -122,8 +120,8 @@ def confirm(session: Session, token: str, tenant_id: int) -> tuple[dict, Pending
     """POST /confirm: mark the token confirmed once; reused/expired/foreign → 400."""
     claims = decode(token, tenant_id)
     if not _claim(session, claims, tenant_id, "confirmed_at", utcnow()):
-        raise invalid_token(_why_not(session, claims["jti"]))
-    return claims, session.get(PendingConfirmationToken, claims["jti"], populate_existing=True)
+        raise invalid_token(_why_not(session, tenant_id, claims["jti"]))
+    return claims, get_scoped(session, PendingConfirmationToken, tenant_id, claims["jti"], populate_existing=True)
 
 
 def redeem(session: Session, token: str, tenant_id: int, proposal: ActionProposal) -> dict:
@@ -131,7 +129,7 @@ def redeem(session: Session, token: str, tenant_id: int, proposal: ActionProposa
     claims = decode(token, tenant_id)
     check_binding(claims, proposal)
     if not _claim(session, claims, tenant_id, "used_at", utcnow()):
-        raise invalid_token(_why_not(session, claims["jti"]))
+        raise invalid_token(_why_not(session, tenant_id, claims["jti"]))
     return claims
 
 

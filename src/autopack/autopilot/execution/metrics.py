@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from autopack.db.base import utcnow
 from autopack.db.models.campaigns import CampaignMetricsDaily
+from autopack.db.scope import scoped
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,9 @@ class MetricsAverage:
 def record_metrics(session: Session, tenant_id: int, platform: str, entity_id: str, day: date, *,
                    spend: float, revenue: float, conversions: float) -> CampaignMetricsDaily:
     """Insert or replace one day's figures; ROAS and CPA are derived (None on zero spend/conversions)."""
-    row = session.scalar(select(CampaignMetricsDaily).where(
-        CampaignMetricsDaily.tenant_id == tenant_id, CampaignMetricsDaily.platform == platform,
-        CampaignMetricsDaily.entity_id == entity_id, CampaignMetricsDaily.day == day))
+    row = session.scalar(scoped(select(CampaignMetricsDaily).where(
+        CampaignMetricsDaily.platform == platform, CampaignMetricsDaily.entity_id == entity_id,
+        CampaignMetricsDaily.day == day), tenant_id))
     if row is None:
         row = CampaignMetricsDaily(tenant_id=tenant_id, platform=platform, entity_id=entity_id, day=day)
         session.add(row)
@@ -45,13 +46,12 @@ def average_metrics(session: Session, tenant_id: int, platform: str | None, enti
                     days: int) -> MetricsAverage | None:
     """The entity's figures over the last `days` days (today included); None without data."""
     since = utcnow().date() - timedelta(days=max(1, days) - 1)
-    conditions = [CampaignMetricsDaily.tenant_id == tenant_id, CampaignMetricsDaily.entity_id == entity_id,
-                  CampaignMetricsDaily.day >= since]
+    conditions = [CampaignMetricsDaily.entity_id == entity_id, CampaignMetricsDaily.day >= since]
     if platform is not None:
         conditions.append(CampaignMetricsDaily.platform == platform)
-    count, spend, revenue, conversions = session.execute(
+    count, spend, revenue, conversions = session.execute(scoped(
         select(func.count(), func.sum(CampaignMetricsDaily.spend), func.sum(CampaignMetricsDaily.revenue),
-               func.sum(CampaignMetricsDaily.conversions)).where(*conditions)).one()
+               func.sum(CampaignMetricsDaily.conversions)).where(*conditions), tenant_id)).one()
     if not count:
         return None
     spend, revenue, conversions = float(spend or 0), float(revenue or 0), float(conversions or 0)

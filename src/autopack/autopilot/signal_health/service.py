@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.actions.policy import fmt
@@ -15,6 +14,7 @@ from autopack.autopilot.proposals import PLATFORMS
 from autopack.autopilot.settings import get_autopilot_settings
 from autopack.db.base import utcnow
 from autopack.db.models import SignalHealthReading
+from autopack.db.scope import scoped
 
 WEIGHTS = {"emq": Decimal("0.40"), "freshness": Decimal("0.25"), "variance": Decimal("0.20"),
            "anomaly": Decimal("0.15")}
@@ -68,9 +68,8 @@ def record_readings(session: Session, tenant_id: int, readings: list[dict[str, A
 
 
 def _latest(session: Session, tenant_id: int, platform: str, since) -> SignalHealthReading | None:
-    stmt = (select(SignalHealthReading)
-            .where(SignalHealthReading.tenant_id == tenant_id, SignalHealthReading.platform == platform,
-                   SignalHealthReading.recorded_at >= since)
+    stmt = (scoped(SignalHealthReading, tenant_id)
+            .where(SignalHealthReading.platform == platform, SignalHealthReading.recorded_at >= since)
             .order_by(SignalHealthReading.recorded_at.desc(), SignalHealthReading.id.desc()).limit(1))
     return session.scalars(stmt).first()
 

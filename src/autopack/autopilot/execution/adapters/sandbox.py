@@ -16,6 +16,7 @@ from autopack.autopilot.execution.adapters.base import ApplyResult, EntityRef, P
 from autopack.autopilot.proposals import first_number
 from autopack.db.base import utcnow
 from autopack.db.models.campaigns import SandboxCampaign
+from autopack.db.scope import scoped
 
 _STATUS_WORDS = {"active": "active", "enabled": "active", "enable": "active", "paused": "paused",
                  "pause": "paused", "disabled": "paused", "disable": "paused"}
@@ -37,9 +38,9 @@ class SandboxAdapter:
         self.tenant_id = tenant_id
 
     def _find(self, entity: EntityRef) -> SandboxCampaign | None:
-        return self.session.scalar(select(SandboxCampaign).where(
-            SandboxCampaign.tenant_id == self.tenant_id, SandboxCampaign.platform == entity.platform,
-            SandboxCampaign.entity_type == entity.entity_type, SandboxCampaign.entity_id == entity.entity_id))
+        return self.session.scalar(scoped(select(SandboxCampaign).where(
+            SandboxCampaign.platform == entity.platform, SandboxCampaign.entity_type == entity.entity_type,
+            SandboxCampaign.entity_id == entity.entity_id), self.tenant_id))
 
     def _create(self, entity: EntityRef) -> SandboxCampaign:
         seed = entity.seed or {}
