@@ -47,6 +47,13 @@ def count_queued(session: Session, tenant_id: int) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def approved_by_platform(session: Session, tenant_id: int) -> dict[str, int]:
+    """Approved actions not yet claimed by the execution worker, counted per platform."""
+    rows = session.execute(of_tenant(tenant_id, AutopilotAction.platform, func.count())
+                           .where(AutopilotAction.status == "approved").group_by(AutopilotAction.platform))
+    return {platform: int(count) for platform, count in rows}
+
+
 def counts_since(session: Session, tenant_id: int, since: datetime) -> tuple[dict, dict, int]:
     """(by status, by type, queued needing approval) for actions created at or after `since`."""
     window = AutopilotAction.created_at >= since

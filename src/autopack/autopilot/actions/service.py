@@ -218,6 +218,11 @@ def pending_count(session: Session, tenant_id: int) -> int:
     return repo.count_queued(session, tenant_id)
 
 
+def approved_waiting(session: Session, tenant_id: int) -> dict[str, int]:
+    """Approved actions waiting for the execution worker, per platform."""
+    return repo.approved_by_platform(session, tenant_id)
+
+
 def _encode_cursor(action: AutopilotAction) -> str:
     raw = orjson.dumps([action.created_at.isoformat(), action.id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from autopack.autopilot.actions.service import pending_count
+from autopack.autopilot.actions.service import approved_waiting, pending_count
 from autopack.autopilot.api import AdminWrite, ViewerRead, ok
 from autopack.autopilot.config import service
 from autopack.autopilot.config.schemas import ConfigUpdate, FreezeRequest, UnfreezeRequest
+from autopack.autopilot.execution.service import held_reasons
 from autopack.autopilot.settings import get_autopilot_settings
 from autopack.core.database import ReadSession, WriteSession
 
@@ -16,9 +17,11 @@ router = APIRouter(tags=["autopilot"])
 
 @router.get("/status")
 def get_status(ctx: ViewerRead, session: ReadSession):
-    """Level, caps, pending actions and whether autopilot is enabled or frozen."""
+    """Level, caps, pending actions, whether autopilot is enabled or frozen, and why approved actions wait."""
     settings = get_autopilot_settings(session, ctx.tenant_id)
     view = service.config_view(settings)
+    waiting = approved_waiting(session, ctx.tenant_id)
+    reasons = held_reasons(session, ctx.tenant_id, sorted(waiting))
     return ok({
         "autopilot_level": view["autopilot_level"],
         "autopilot_level_name": view["autopilot_level_name"],
@@ -31,6 +34,9 @@ def get_status(ctx: ViewerRead, session: ReadSession):
         "feature_flags": view["feature_flags"],
         "healthy_threshold": settings.healthy_threshold,
         "degraded_threshold": settings.degraded_threshold,
+        "approved_actions": sum(waiting.values()),
+        "held": bool(reasons),
+        "held_reasons": reasons,
     })
 
 

@@ -25,7 +25,7 @@ from autopack.autopilot.proposals import PLATFORMS, ActionProposal, first_number
 from autopack.autopilot.settings import get_autopilot_settings
 from autopack.autopilot.signal_health.service import current_health
 from autopack.core.settings import get_settings
-from autopack.db.models import AutopilotAction
+from autopack.db.models import AutopilotAction, AutopilotSettings
 
 ACTOR = "autopilot-executor"
 CAP_RULES = (DailyMax(), CampaignMax(), CpaCeiling(), RoasFloor())
@@ -73,8 +73,26 @@ def make_adapter(session: Session, tenant_id: int, platform: str) -> PlatformAda
     return MetaAdapter(config, timeout) if name == "meta" else GoogleAdsAdapter(config, timeout)
 
 
-def _health(session: Session, action: AutopilotAction) -> Verdict | None:
-    health = current_health(session, action.tenant_id, action.platform)
+def _settings_hold(settings: AutopilotSettings) -> Verdict | None:
+    if settings.frozen:
+        return Verdict("hold", FROZEN)
+    if not settings.enabled:
+        return Verdict("hold", DISABLED)
+    return None
+
+
+def _platform_check(tenant_id: int, platform: str) -> Verdict | None:
+    try:
+        check_platform(tenant_id, platform)
+    except PlanError as exc:
+        return Verdict("fail", str(exc))
+    except CredentialsError as exc:
+        return Verdict("hold", f"Platform configuration invalid - action deferred ({exc})")
+    return None
+
+
+def _health(session: Session, tenant_id: int, platform: str) -> Verdict | None:
+    health = current_health(session, tenant_id, platform)
     score = getattr(health, "score", None)
     if health.status == "critical":
         return Verdict("fail", f"Signal health critical ({score}) - action blocked by the trust gate")
@@ -88,19 +106,10 @@ def _health(session: Session, action: AutopilotAction) -> Verdict | None:
 def revalidate(session: Session, action: AutopilotAction) -> Verdict:
     """Decide, against the tenant's settings as they are now, whether the action may run."""
     settings = get_autopilot_settings(session, action.tenant_id)
-    if settings.frozen:
-        return Verdict("hold", FROZEN)
-    if not settings.enabled:
-        return Verdict("hold", DISABLED)
-    try:
-        check_platform(action.tenant_id, action.platform)
-    except PlanError as exc:
-        return Verdict("fail", str(exc))
-    except CredentialsError as exc:
-        return Verdict("hold", f"Platform configuration invalid - action deferred ({exc})")
-    health = _health(session, action)
-    if health is not None:
-        return health
+    verdict = (_settings_hold(settings) or _platform_check(action.tenant_id, action.platform)
+               or _health(session, action.tenant_id, action.platform))
+    if verdict is not None:
+        return verdict
     try:
         proposal = proposal_of(action)
     except ValidationError as exc:
@@ -117,6 +126,17 @@ def revalidate(session: Session, action: AutopilotAction) -> Verdict:
     if result.outcome == "soft_block" and not action.confirmation_jti:
         return Verdict("fail", f"Settings changed: {messages} (confirmation required; queue the action again)")
     return Verdict("proceed", warnings=list(result.warnings))
+
+
+def held_reasons(session: Session, tenant_id: int, platforms: list[str]) -> list[str]:
+    """Why approved actions on `platforms` would stay approved right now: `revalidate`'s hold checks."""
+    settings_hold = _settings_hold(get_autopilot_settings(session, tenant_id))
+    reasons = [settings_hold.reason] if settings_hold is not None else []
+    for platform in platforms:
+        verdict = _platform_check(tenant_id, platform) or _health(session, tenant_id, platform)
+        if verdict is not None and verdict.kind == "hold":
+            reasons.append(f"{platform}: {verdict.reason}")
+    return reasons
 
 
 def entity_of(action: AutopilotAction) -> EntityRef:
