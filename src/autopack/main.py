@@ -26,8 +26,8 @@ from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddl
 from autopack.core.settings import get_settings
 from autopack.core.startup import StartupRefusals
 from autopack.dashboard.router import router as dashboard_router
-from autopack.errors.reporter import request_report, save_report
-from autopack.errors.router import router as errors_router
+from autopack.error_reports.reporter import request_report, save_report
+from autopack.error_reports.router import router as errors_router
 from autopack.governance import telegram_actions as governance_buttons
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router

@@ -1,1 +1,1 @@
-"""Approval request tests (BUILD-117)."""
+"""Approval request tests."""

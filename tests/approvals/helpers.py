@@ -17,7 +17,7 @@ DELETION = {"net_deletion": 120, "loc_removed": 150, "loc_added": 30, "risk_leve
 
 
 def request_body(**overrides) -> dict:
-    """A typical executor request (BUILD-113 risky decision with a patch preview)."""
+    """A typical executor request (a risky decision with a patch preview)."""
     body = {"run_id": "run-1", "phase_id": "F1.1", "context": "build113_risky_decision",
             "decision_info": dict(DECISION), "deletion_info": dict(DELETION),
             "patch_preview": "--- a/src/a.py\n+++ b/src/a.py\n@@ -1 +1 @@\n-old\n+new\n"}

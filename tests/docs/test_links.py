@@ -27,7 +27,7 @@ def anchors(page: Path) -> set[str]:
 
 def test_slug_matches_github():
     assert slug("Autopilot (`/api/v1/tenant/{tenant_id}/autopilot`)") == "autopilot-apiv1tenanttenant_idautopilot"
-    assert slug("Approvals (BUILD-117) and Telegram") == "approvals-build-117-and-telegram"
+    assert slug("Approvals (risky decisions) and Telegram") == "approvals-risky-decisions-and-telegram"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

@@ -1,1 +1,1 @@
-"""Approvals (BUILD-117): human decisions with timeouts, through the web and Telegram."""
+"""Approvals: human decisions with timeouts, through the web and Telegram."""

@@ -1,4 +1,4 @@
-"""Approval requests (BUILD-117): create, decide exactly once, expire fail-closed, report.
+"""Approval requests: create, decide exactly once, expire fail-closed, report.
 
 Services flush, never commit. Every decision is a conditional UPDATE (`WHERE status = 'pending'
 AND not expired`) whose row count says who won, so of two concurrent decisions exactly one takes

@@ -139,7 +139,7 @@ def usage(session: Session, period: str, limit: int, offset: int) -> dict[str, A
 
 
 def token_efficiency(session: Session, run_id: str, *, with_outcomes: bool = False) -> dict[str, Any]:
-    """BUILD-145 aggregates over the run's token_efficiency_metrics rows (zeros without rows)."""
+    """Token-efficiency aggregates over the run's token_efficiency_metrics rows (zeros without rows)."""
     m = TokenEfficiencyMetrics
     row = session.execute(select(
         func.count(m.id).label("n"), _sum(m.artifact_substitutions).label("subs"),
@@ -182,7 +182,7 @@ def run_token_efficiency(session: Session, run_id: str) -> dict[str, Any]:
 
 
 def phase6_stats(session: Session, run_id: str) -> dict[str, Any]:
-    """BUILD-146 aggregates over every phase6_metrics row of the run."""
+    """Phase-6 ("true autonomy") aggregates over every phase6_metrics row of the run."""
     if find_run(session, run_id) is None:
         raise NotFound("Run not found")
     m = Phase6Metrics

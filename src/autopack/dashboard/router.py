@@ -64,13 +64,13 @@ def model_override(request: ModelOverrideRequest, session: WriteSession, princip
 @router.get("/runs/{run_id}/token-efficiency", response_model=TokenEfficiencyStats,
             dependencies=[Depends(verify_api_key)])
 def token_efficiency(run_id: str, session: ReadSession):
-    """BUILD-145 token-efficiency aggregates (legacy: prefer consolidated-metrics)."""
+    """Token-efficiency aggregates (legacy: prefer consolidated-metrics)."""
     return metrics.run_token_efficiency(session, run_id)
 
 
 @router.get("/runs/{run_id}/phase6-stats", response_model=Phase6Stats, dependencies=[Depends(verify_api_key)])
 def phase6_stats(run_id: str, session: ReadSession):
-    """BUILD-146 phase-6 aggregates (legacy: prefer consolidated-metrics)."""
+    """Phase-6 ("true autonomy") aggregates (legacy: prefer consolidated-metrics)."""
     return metrics.phase6_stats(session, run_id)
 
 

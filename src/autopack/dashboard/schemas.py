@@ -155,7 +155,7 @@ class HumanNoteResponse(BaseModel):
 
 
 class TokenEfficiencyStats(BaseModel):
-    """GET /dashboard/runs/{run_id}/token-efficiency (BUILD-145, legacy)."""
+    """GET /dashboard/runs/{run_id}/token-efficiency (legacy)."""
 
     run_id: str
     total_phases: int
@@ -173,7 +173,7 @@ class TokenEfficiencyStats(BaseModel):
 
 
 class Phase6Stats(BaseModel):
-    """GET /dashboard/runs/{run_id}/phase6-stats (BUILD-146, legacy)."""
+    """GET /dashboard/runs/{run_id}/phase6-stats (legacy)."""
 
     run_id: str
     total_phases: int

@@ -17,6 +17,7 @@ from autopack import __version__
 from autopack.core.database import get_engine
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
+from autopack.error_reports.reporter import redact_text
 
 # The reference's pattern, kept as is: the executor compares this hash with its own.
 _CREDENTIALS = re.compile(r"://([^:]+):([^@]+)@")
@@ -52,8 +53,6 @@ def check_database() -> str:
             conn.execute(text("SELECT id FROM runs LIMIT 1"))
         return "connected"
     except Exception as exc:
-        from autopack.errors.reporter import redact_text
-
         return f"error: {redact_text(str(exc))[:50]}"
 
 
@@ -64,8 +63,6 @@ def check_qdrant(host: str | None) -> str:
     try:
         response = httpx.get(f"{host.rstrip('/')}/healthz", timeout=2.0)
     except Exception as exc:
-        from autopack.errors.reporter import redact_text
-
         return f"error: {redact_text(str(exc))[:50]}"
     return "connected" if response.status_code == 200 else f"unhealthy (status {response.status_code})"
 
@@ -150,8 +147,6 @@ def _identity_detail() -> dict[str, Any]:
 
     from autopack.core.database import session_scope
     from autopack.db.models import Phase, Run
-    from autopack.errors.reporter import redact_text
-
     url = get_settings().sqlalchemy_url
     detail: dict[str, Any] = {"database_url": redact_text(url),
                               "sqlite_file": url.split("///", 1)[1] if url.startswith("sqlite:///") else None}

@@ -1,1 +1,1 @@
-"""OAuth credential health (BUILD-189): stored credentials, health, events and background refresh."""
+"""OAuth credential health: stored credentials, health, events and background refresh."""

@@ -1,1 +1,1 @@
-"""The operator surface (GAP-8.10): run list, progress and the run artifacts on disk."""
+"""The operator surface: run list, progress and the run artifacts on disk."""

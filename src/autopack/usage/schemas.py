@@ -61,7 +61,7 @@ class UsageBatchResponse(BaseModel):
 
 
 class TokenEfficiencyIn(BaseModel):
-    """BUILD-145 token-efficiency figures for one phase."""
+    """Token-efficiency figures for one phase."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -83,7 +83,7 @@ class TokenEfficiencyIn(BaseModel):
 
 
 class Phase6In(BaseModel):
-    """BUILD-146 "true autonomy" figures for one phase."""
+    """Phase-6 ("true autonomy") figures for one phase."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,4 +1,4 @@
-"""Approval requests (BUILD-117): the reference's table and columns, plus hash, decider, notification."""
+"""Approval requests: the reference's table and columns, plus hash, decider, notification."""
 
 from __future__ import annotations
 

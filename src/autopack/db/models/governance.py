@@ -1,4 +1,4 @@
-"""Governance requests: a human's say over patches that touch protected paths (reference BUILD-127)."""
+"""Governance requests: a human's say over patches that touch protected paths."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OAuth credentials (secrets encrypted at rest) and their lifecycle events (BUILD-189)."""
+"""OAuth credentials (secrets encrypted at rest) and their lifecycle events."""
 
 from __future__ import annotations
 

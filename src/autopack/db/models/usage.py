@@ -34,7 +34,7 @@ class LlmUsageEvent(Base):
 
 
 class TokenEfficiencyMetrics(Base):
-    """Per-phase token-efficiency telemetry (BUILD-145)."""
+    """Per-phase token-efficiency telemetry."""
 
     __tablename__ = "token_efficiency_metrics"
     __table_args__ = (Index("ix_token_efficiency_metrics_run_phase", "run_id", "phase_id"),)
@@ -61,7 +61,7 @@ class TokenEfficiencyMetrics(Base):
 
 
 class Phase6Metrics(Base):
-    """Per-phase "true autonomy" telemetry (BUILD-146)."""
+    """Per-phase "true autonomy" telemetry."""
 
     __tablename__ = "phase6_metrics"
     __table_args__ = (Index("ix_phase6_metrics_run_phase", "run_id", "phase_id"),)

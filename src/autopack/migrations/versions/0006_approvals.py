@@ -1,4 +1,4 @@
-"""approvals: approval_requests (BUILD-117), the Telegram outbox and handled updates
+"""approvals: approval_requests, the Telegram outbox and handled updates
 
 Revision ID: 0006
 Revises: 0001

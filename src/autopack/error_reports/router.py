@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from autopack.core.database import ReadSession
 from autopack.core.responses import json_response
-from autopack.errors import service
+from autopack.error_reports import service
 
 router = APIRouter(tags=["errors"])
 

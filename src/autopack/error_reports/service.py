@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autopack.db.models import ErrorReport
-from autopack.errors.reporter import is_storable
+from autopack.error_reports.reporter import is_storable
 
 
 def list_reports(session: Session, run_id: str, limit: int, offset: int) -> dict:
