@@ -18,21 +18,6 @@ from autopack.core.settings import get_settings
 
 
 @pytest.fixture
-def root(tmp_path):
-    path = tmp_path / "root"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def outside(tmp_path):
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "keep.txt").write_text("outside data")
-    return path
-
-
-@pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     """A fresh data directory with no configured secret or JWT key."""
     path = tmp_path / "data"

@@ -22,21 +22,6 @@ class _Recorder:
 
 
 @pytest.fixture
-def root(tmp_path):
-    path = tmp_path / "root"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def outside(tmp_path):
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "keep.txt").write_text("outside data")
-    return path
-
-
-@pytest.fixture
 def logged(monkeypatch) -> _Recorder:
     recorder = _Recorder()
     monkeypatch.setattr(fs, "log", recorder)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -15,48 +14,25 @@ import httpx
 import pytest
 
 from tests.conftest import run_payload
+from tests.live_server import free_port, running
 
 LIMIT = 3  # POST /runs/start per minute on the servers below
 BOUNDS = {"AUTOPACK_MAX_HEADER_BYTES": "8192", "AUTOPACK_HEADER_TIMEOUT_SECONDS": "2",
           "AUTOPACK_BODY_TIMEOUT_SECONDS": "1", "AUTOPACK_KEEPALIVE_TIMEOUT_SECONDS": "1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def _server(log: Path, env: dict[str, str], plain_uvicorn: bool = False):
     """A server process on a free loopback port: `autopack serve`, or the plain uvicorn command."""
-    port = _free_port()
+    port = free_port()
     if plain_uvicorn:
         cmd = [sys.executable, "-m", "uvicorn", "autopack.main:app", "--host", "127.0.0.1", "--port", str(port)]
     else:
         cmd = [sys.executable, "-m", "autopack.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     full_env = {**os.environ, "AUTOPACK_RUNS_START_RATE_LIMIT": f"{LIMIT}/minute",
                 "AUTOPACK_APPROVAL_WORKER": "0", "AUTOPACK_OAUTH_REFRESH_WORKER": "0", **env}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not start: {log.read_text()[-2000:]}") from None
-                time.sleep(0.1)
+    with running(cmd, port=port, env=full_env, log=log, timeout=30):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import run_payload
+from tests.live_server import free_port, stop, wait_until_up
 
 RUN_ID = "cwd-probe-20260110-120000"
 # `autopack serve` itself, on an app with one route that fails (the only way to make an error report).
@@ -28,27 +27,8 @@ app(["serve", "--migrate", "--host", "127.0.0.1", "--port", sys.argv[1]])
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-
-
-def _wait_until_up(proc: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"server did not start: {log.read_text()[-3000:]}")
-        time.sleep(0.1)
 
 
 def _exercise(base: str) -> None:
@@ -75,7 +55,7 @@ def test_nothing_is_written_into_the_working_directory(tmp_path):
     env.update({"AUTOPACK_DATA_DIR": str(data_dir), "AUTONOMOUS_RUNS_DIR": str(runs_dir),
                 "AUTOPACK_MIRROR_SYNC": "1", "AUTOPACK_APPROVAL_WORKER": "0", "AUTOPACK_OAUTH_REFRESH_WORKER": "0",
                 "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "PYTHONDONTWRITEBYTECODE": "1"})
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     cwd.chmod(0o555)  # read-only for anyone but root; the listing check below also holds for root
     try:
@@ -83,11 +63,10 @@ def test_nothing_is_written_into_the_working_directory(tmp_path):
             proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(port)], cwd=cwd, env=env,
                                     stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_until_up(proc, port, log)
+            wait_until_up(proc, port, log, ready=(200,))
             _exercise(f"http://127.0.0.1:{port}")
         finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+            stop(proc)
         assert _files(cwd) == [], log.read_text()[-3000:]
     finally:
         cwd.chmod(0o755)

@@ -6,11 +6,8 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,6 +17,7 @@ from sqlalchemy import select
 from autopack.core.database import session_scope
 from autopack.db.models import AutopilotAction, GovernanceRequest
 from autopack.db.models.campaigns import SandboxCampaign
+from tests.live_server import free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -52,37 +50,10 @@ def server_settings(text: str) -> dict[str, str]:
     raise AssertionError("the quickstart never says how to start the server (`... make run` in a sh block)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
 def live_server(env: dict[str, str], port: int, log: Path):
     """`autopack serve` on `port` with `env`; stopped afterwards."""
     cmd = [sys.executable, "-m", "autopack.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return running(cmd, port=port, env=env, log=log, cwd=ROOT)
 
 
 def test_quickstart_runs_as_written(tmp_path):
@@ -91,7 +62,7 @@ def test_quickstart_runs_as_written(tmp_path):
             pytest.skip(f"the quickstart needs {tool}")
     text = quickstart()
     assert BASE_URL in text and SCRATCH_REPO in text
-    port = _free_port()
+    port = free_port()
     repo = tmp_path / "autopack-quickstart-repo"
     text = text.replace(BASE_URL, f"http://127.0.0.1:{port}").replace(SCRATCH_REPO, str(repo))
     script = "\n".join(blocks(text, "bash"))

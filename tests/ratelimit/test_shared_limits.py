@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.conftest import run_payload
+from tests.live_server import free_port, wait_until_up
 
 REDIS_URL = os.environ.get("AUTOPACK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -35,27 +34,17 @@ def redis_url():
     return REDIS_URL
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(env: dict) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "autopack.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code in (200, 503):
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
+    try:
+        wait_until_up(proc, port, None, timeout=30)
+    except AssertionError:
+        proc.kill()
+        raise AssertionError(f"server did not start: {proc.stderr.read().decode()[-2000:]}") from None
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def test_two_processes_share_one_limit(redis_url, runs_dir):
