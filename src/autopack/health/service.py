@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from autopack import __version__
 from autopack.core.database import get_engine
+from autopack.core.ratelimit import storage_status
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.error_reports.reporter import redact_text
@@ -69,8 +70,6 @@ def check_qdrant(host: str | None) -> str:
 
 def run_checks() -> tuple[str, str, str | None]:
     """(database, qdrant, rate limit storage) — the blocking part of /health."""
-    from autopack.core.ratelimit import storage_status
-
     settings = get_settings()
     return (check_database(), check_qdrant(os.environ.get("QDRANT_HOST") or settings.qdrant_host),
             storage_status())
