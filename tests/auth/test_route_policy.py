@@ -36,8 +36,13 @@ POLICIES: list[tuple[set[str], str, set[int], str | None]] = [
     ({"GET"}, r"^/runs$|^/runs/[^/]+/(progress|artifacts/index|artifacts/file|browser/artifacts)$", DENIED, None),
     # Dashboard: the reference's verify_api_key reads; the other dashboard reads are public (Auth: None).
     ({"GET"}, r"^/dashboard/runs/[^/]+/(token-efficiency|phase6-stats)$", DENIED, None),
+    ({"GET"}, r"^/dashboard/human-notes$", DENIED, None),  # people's words: a key or token in production
     ({"GET"}, r"^/dashboard/runs/[^/]+/consolidated-metrics$", PUBLIC | {503}, None),  # kill switch, off by default
     ({"GET"}, r"^/dashboard/", PUBLIC, None),
+    # Event streams: a run's is public like GET /runs/{run_id} (unknown run 404 before streaming);
+    # every event of the control plane is for the instance key or a superuser.
+    ({"GET"}, r"^/runs/[^/]+/events$", PUBLIC, None),
+    ({"GET"}, r"^/events$", DENIED, SUPERUSER),
     # The contract's public executor reads (Auth: None).
     ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC, None),
     ({"GET"}, r"^/approval/status/[^/]+$|^/governance/pending$", PUBLIC, None),

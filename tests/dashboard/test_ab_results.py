@@ -120,3 +120,17 @@ def test_production_requires_credentials(make_client, monkeypatch, pair):
         json={"test_id": "t1", "control_run_id": "ctl", "treatment_run_id": "trt",
               "control_commit_sha": SHA, "treatment_commit_sha": SHA})
     assert ok.status_code == 201 and ok.json()["created_by"] == "api_key:env"
+
+
+def test_created_by_is_stored_and_listed(client, pair):
+    response = _record(client, created_by="ab_analysis_script")
+    assert response.status_code == 201, response.text
+    assert response.json()["created_by"] == "ab_analysis_script"
+    listed = client.get("/dashboard/ab-results").json()["results"]
+    assert [r["created_by"] for r in listed] == ["ab_analysis_script"]
+
+
+@pytest.mark.parametrize("created_by", ["", "x" * 101, "a\u0000b", 5])
+def test_bad_created_by_is_422(client, pair, created_by):
+    assert _record(client, created_by=created_by).status_code == 422
+    assert count(AbTestResult) == 0

@@ -19,6 +19,12 @@ P6_B = {"failure_pattern_detected": "import_error", "doctor_tokens_avoided_estim
         "intention_context_chars": 500}
 
 
+@pytest.fixture(autouse=True)
+def phase6_switch_on(monkeypatch):
+    """These tests record phase-6 metrics, which the kill switch gates (tests/usage/test_phase6_switch.py)."""
+    monkeypatch.setenv("AUTOPACK_ENABLE_PHASE6_METRICS", "1")
+
+
 @pytest.fixture
 def enabled(monkeypatch):
     monkeypatch.setenv("AUTOPACK_ENABLE_CONSOLIDATED_METRICS", "1")

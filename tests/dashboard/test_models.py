@@ -69,7 +69,8 @@ def test_run_override_only_changes_that_run(client, started_run):
     assert response.json()["run_id"] == started_run
     mine = client.get(f"/dashboard/models?run_id={started_run}").json()
     assert _cell(mine, "builder", "tests", "low") == {
-        "role": "builder", "category": "tests", "complexity": "low", "model": "run-model", "scope": "run"}
+        "role": "builder", "category": "tests", "complexity": "low", "model": "run-model", "scope": "run",
+        "run_id": started_run}
     assert _cell(mine, "builder", "tests", "medium")["scope"] == "global"
     theirs = client.get(f"/dashboard/models?run_id={other}").json()
     assert _cell(theirs, "builder", "tests", "low") == {
@@ -132,3 +133,14 @@ def test_bad_overrides_write_nothing(client, started_run, body, status):
 
 def test_unknown_run_in_listing_is_404(client):
     assert client.get("/dashboard/models?run_id=missing").status_code == 404
+
+
+def test_run_override_is_one_entry_with_its_run_id(client, started_run):
+    _override(client, category="docs", complexity="high", model="run-only", scope="run", run_id=started_run)
+    mine = client.get(f"/dashboard/models?run_id={started_run}").json()
+    runs = [m for m in mine if m["scope"] == "run"]
+    assert runs == [{"role": "builder", "category": "docs", "complexity": "high", "model": "run-only",
+                     "scope": "run", "run_id": started_run}]
+    assert all("run_id" not in m for m in mine if m["scope"] == "global")
+    # Without run_id the run's override is not applied and its own category is not listed.
+    assert all(m["category"] != "docs" for m in client.get("/dashboard/models").json())

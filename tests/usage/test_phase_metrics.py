@@ -26,6 +26,12 @@ PHASE6 = {
 }
 
 
+@pytest.fixture(autouse=True)
+def phase6_switch_on(monkeypatch):
+    """These tests record phase-6 metrics, which the kill switch gates (tests/usage/test_phase6_switch.py)."""
+    monkeypatch.setenv("AUTOPACK_ENABLE_PHASE6_METRICS", "1")
+
+
 def _counts() -> tuple[int, int]:
     with session_scope(writer=False) as session:
         return (session.scalar(select(func.count()).select_from(TokenEfficiencyMetrics)),

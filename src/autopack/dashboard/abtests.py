@@ -87,7 +87,7 @@ def record(session: Session, request: AbResultRequest, actor: str) -> dict[str, 
         treatment_total_tokens=treatment["total_tokens"],
         treatment_phases_complete=treatment["phases_complete"],
         treatment_phases_failed=treatment["phases_failed"], treatment_total_phases=treatment["total_phases"],
-        created_by=actor,
+        created_by=request.created_by or actor,
     )
     session.add(row)
     session.flush()

@@ -137,13 +137,13 @@ def list_mappings(session: Session, run_id: str | None, limit: int, offset: int)
         for category in categories:
             for complexity in COMPLEXITIES:
                 cell = (role, category, complexity)
+                entry = {"role": role, "category": category, "complexity": complexity}
                 if cell in run_cells:
-                    model, scope = run_cells[cell], "run"
+                    entry.update(model=run_cells[cell], scope="run", run_id=run_id)
                 else:
-                    model = global_cells.get(cell) or configured_model(config, role, category, complexity)
-                    scope = "global"
-                out.append({"role": role, "category": category, "complexity": complexity,
-                            "model": model, "scope": scope})
+                    entry.update(model=global_cells.get(cell)
+                                 or configured_model(config, role, category, complexity), scope="global")
+                out.append(entry)
     return out[offset:offset + limit]
 
 

@@ -12,6 +12,7 @@ import hashlib
 import threading
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
@@ -61,3 +62,13 @@ def add_note(session: Session, request: HumanNoteRequest, actor: str) -> dict[st
     mirror_after_commit(session, lambda: _append_to_file(entry))
     return {"message": "Note added successfully", "timestamp": timestamp, "notes_file": NOTES_FILE_LABEL,
             "id": row.id}
+
+
+def list_notes(session: Session, limit: int, offset: int) -> dict[str, Any]:
+    """Stored notes, newest first, one page of them with the total."""
+    total = session.scalar(select(func.count(HumanNote.id)))
+    rows = session.scalars(select(HumanNote).order_by(HumanNote.created_at.desc(), HumanNote.id.desc())
+                           .limit(limit).offset(offset)).all()
+    notes = [{"id": r.id, "note": r.note, "run_id": r.run_id, "created_at": r.created_at,
+              "created_by": r.created_by} for r in rows]
+    return {"total": int(total or 0), "limit": limit, "offset": offset, "notes": notes}

@@ -7,7 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_write_access
+from autopack.auth.deps import (
+    Principal,
+    actor_of,
+    verify_api_key,
+    verify_production_read,
+    verify_write_access,
+)
 from autopack.core.database import ReadSession, WriteSession
 from autopack.dashboard import abtests, mappings, metrics, notes
 from autopack.dashboard.schemas import (
@@ -18,6 +24,7 @@ from autopack.dashboard.schemas import (
     DashboardRunStatus,
     HumanNoteRequest,
     HumanNoteResponse,
+    HumanNotesPage,
     ModelMapping,
     ModelOverrideRequest,
     ModelOverrideResponse,
@@ -47,7 +54,7 @@ def usage(session: ReadSession, period: Annotated[str, Query(max_length=32)] = "
     return metrics.usage(session, period, limit, offset)
 
 
-@router.get("/models", response_model=list[ModelMapping])
+@router.get("/models", response_model=list[ModelMapping], response_model_exclude_none=True)
 def models(session: ReadSession, run_id: Annotated[str | None, Query(max_length=128)] = None,
            limit: PageLimit = 1000, offset: PageOffset = 0):
     """The model mapping with global overrides applied, and a run's own overrides when `run_id` is given."""
@@ -99,3 +106,9 @@ def record_ab_result(request: AbResultRequest, session: WriteSession, principal:
 def human_note(request: HumanNoteRequest, session: WriteSession, principal: Writer):
     """Store a human note (audited) and append it to `.autopack/human_notes.md`."""
     return notes.add_note(session, request, actor_of(principal))
+
+
+@router.get("/human-notes", response_model=HumanNotesPage, dependencies=[Depends(verify_production_read)])
+def list_human_notes(session: ReadSession, limit: PageLimit = 100, offset: PageOffset = 0):
+    """Stored human notes, newest first (a key or token in production: notes are people's words)."""
+    return notes.list_notes(session, limit, offset)

@@ -106,6 +106,7 @@ class ModelMapping(BaseModel):
     complexity: str
     model: str
     scope: str
+    run_id: str | None = None  # only on run-scoped entries (the listing leaves it out otherwise)
 
 
 class ModelOverrideRequest(BaseModel):
@@ -149,6 +150,25 @@ class HumanNoteResponse(BaseModel):
     timestamp: str
     notes_file: str
     id: int
+
+
+class HumanNote(BaseModel):
+    """One stored note."""
+
+    id: int
+    note: str
+    run_id: str | None
+    created_at: datetime
+    created_by: str
+
+
+class HumanNotesPage(BaseModel):
+    """GET /dashboard/human-notes: newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    notes: list[HumanNote]
 
 
 # ------------------------------------------------------------------------------------- metrics
@@ -251,6 +271,8 @@ class AbResultRequest(BaseModel):
     treatment_commit_sha: CommitSha
     control_model_hash: ModelHash = ""
     treatment_model_hash: ModelHash = ""
+    # The reference's analysis script names itself here; absent, the caller's actor is stored.
+    created_by: Annotated[str, Field(min_length=1, max_length=100), Storable] | None = None
 
 
 class AbResult(BaseModel):

@@ -125,3 +125,5 @@ class PhaseMetricsResponse(BaseModel):
     phase_id: str
     token_efficiency_id: int | None
     phase6_id: int | None
+    phase6_recorded: bool
+    phase6_enabled: bool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -30,8 +32,13 @@ def record_usage(session: Session, run_id: str, batch: UsageBatch) -> dict:
     return {"run_id": run_id, "recorded": len(rows), "total_tokens": sum(r["total_tokens"] for r in rows)}
 
 
+def phase6_enabled() -> bool:
+    """The phase-6 kill switch: on only for exactly "1", read on every call (no restart to flip it)."""
+    return os.environ.get("AUTOPACK_ENABLE_PHASE6_METRICS", "0") == "1"
+
+
 def record_phase_metrics(session: Session, run_id: str, phase_id: str, body: PhaseMetricsIn) -> dict:
-    """Store token-efficiency and/or phase-6 metrics for one phase."""
+    """Store token-efficiency metrics, and phase-6 metrics while their kill switch is on."""
     phase = session.scalars(
         select(Phase).where(Phase.run_id == run_id, Phase.phase_id == phase_id)
     ).one_or_none() if is_storable(run_id) and is_storable(phase_id) else None
@@ -43,9 +50,11 @@ def record_phase_metrics(session: Session, run_id: str, phase_id: str, body: Pha
         session.add(row)
         session.flush()
         te_id = row.id
-    if body.phase6 is not None:
+    phase6_on = phase6_enabled()
+    if body.phase6 is not None and phase6_on:
         row6 = Phase6Metrics(run_id=run_id, phase_id=phase_id, **body.phase6.model_dump())
         session.add(row6)
         session.flush()
         p6_id = row6.id
-    return {"run_id": run_id, "phase_id": phase_id, "token_efficiency_id": te_id, "phase6_id": p6_id}
+    return {"run_id": run_id, "phase_id": phase_id, "token_efficiency_id": te_id, "phase6_id": p6_id,
+            "phase6_recorded": p6_id is not None, "phase6_enabled": phase6_on}
