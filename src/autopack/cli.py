@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import typer
 
 from autopack.audit.cli import app as audit_app
@@ -48,7 +50,29 @@ def serve(
         raise typer.Exit(2) from None
     if migrate_first:
         migrate("heads")
-    uvicorn.run("autopack.main:app", host=host, port=port, workers=workers, access_log=False, **options)
+    metrics_dir = _multiprocess_metrics_dir() if workers > 1 else None
+    try:
+        uvicorn.run("autopack.main:app", host=host, port=port, workers=workers, access_log=False, **options)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _multiprocess_metrics_dir() -> str | None:
+    """A fresh PROMETHEUS_MULTIPROC_DIR under the data dir for the workers (None when one is set already)."""
+    import os
+    import tempfile
+
+    from autopack.core.settings import get_settings
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None  # the operator's own directory: theirs to empty between starts
+    parent = get_settings().data_dir / "prometheus"
+    parent.mkdir(parents=True, exist_ok=True)
+    # One per serve: two servers sharing a data dir must not add up, or wipe, each other's files.
+    folder = tempfile.mkdtemp(prefix="serve-", dir=parent)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # the workers inherit it before importing the app
+    return folder
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ from autopack.core.database import check_schema_current
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
+from autopack.core.request_metrics import RequestMetricsMiddleware
 from autopack.core.settings import get_settings
 from autopack.core.startup import StartupRefusals
 from autopack.dashboard.router import router as dashboard_router
@@ -32,6 +33,7 @@ from autopack.governance import telegram_actions as governance_buttons
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
 from autopack.issues.router import router as issues_router
+from autopack.metrics.router import router as metrics_router
 from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
 from autopack.operator.router import router as operator_router
@@ -101,13 +103,15 @@ def create_app() -> FastAPI:
         )
     app.add_middleware(RunReadFastPath)  # innermost of ours: inside the guard and the request ids
     app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)  # outermost of ours
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(RequestMetricsMiddleware)  # outermost of ours: refused heads are counted too
     app.add_middleware(StartupRefusals)  # a refused start-up (un-migrated database) is one line, no traceback
     # Telegram buttons decide through the same functions as the web endpoints.
     approval_buttons.register()
     governance_buttons.register(decide_request)
     for router in (
         health_router,
+        metrics_router,
         runs_router,
         phases_router,
         operator_router,

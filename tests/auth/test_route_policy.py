@@ -21,6 +21,7 @@ SUPERUSER = "superuser"
 # (methods, path regex, anonymous answers, privilege) — first match wins. Keep in step with the README.
 POLICIES: list[tuple[set[str], str, set[int], str | None]] = [
     ({"GET"}, r"^/$|^/health$", PUBLIC, None),
+    ({"GET"}, r"^/metrics$", DENIED, None),  # a key or token in production unless AUTOPACK_METRICS_PUBLIC=1
     ({"GET"}, r"^/api/auth/(\.well-known/jwks\.json|key-status)$", PUBLIC, None),
     ({"POST"}, r"^/api/auth/(register|login)$", PUBLIC, None),  # credentials are the body
     ({"POST"}, r"^/telegram/webhook$", {403}, None),  # its secret header; production without a secret refuses

@@ -16,6 +16,7 @@ from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from autopack.core.errors import AutopackError
+from autopack.core.instruments import RATE_LIMIT_REJECTIONS
 from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 
@@ -105,6 +106,7 @@ def rate_limit(limit: str | Callable[[], str], scope: str,
         if not allowed:
             headers["Retry-After"] = str(reset_in)
             per = f"{item.multiples} {item.GRANULARITY.name}" if item.multiples != 1 else f"1 {item.GRANULARITY.name}"
+            RATE_LIMIT_REJECTIONS.labels(scope).inc()
             raise RateLimited(f"Rate limit exceeded: {item.amount} per {per}", headers=headers)
 
     return dependency
@@ -256,6 +258,7 @@ class FailureGate:
 
     def _refuse(self, wait: float) -> RateLimited:
         seconds = max(1, math.ceil(wait))
+        RATE_LIMIT_REJECTIONS.labels(self.scope).inc()
         return RateLimited(f"{self.message}; try again in {seconds} seconds",
                            headers={"Retry-After": str(seconds)})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from autopack.core.instruments import WORKER_TICK_FAILURES, WORKER_TICKS
 from autopack.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -28,9 +29,11 @@ class PollingWorker:
 
     def run_once(self) -> object:
         """One tick in the caller's thread; errors are logged, never raised (a DB hiccup is transient)."""
+        WORKER_TICKS.labels(self.name).inc()
         try:
             return self.tick()
         except Exception as exc:  # noqa: BLE001 - the next tick retries
+            WORKER_TICK_FAILURES.labels(self.name).inc()
             log.warning("worker_tick_failed", worker=self.name, error_type=type(exc).__name__,
                         error=str(exc)[:200])
             return None

@@ -43,6 +43,7 @@ class RunReadFastPath:
         match, child = self.route.matches(scope)
         if match is not Match.FULL:
             return await self.app(scope, receive, send)
+        scope["route"] = self.route  # as routing would: request metrics label it by its template
         try:
             response = await self.route.endpoint(**child["path_params"])
         except AutopackError as exc:

@@ -1,0 +1,1 @@
+"""Prometheus metrics: `GET /metrics`, the scrape-time database gauges, the event-stream gauge."""
