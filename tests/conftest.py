@@ -51,6 +51,7 @@ os.environ.update({
     "AUTOPACK_LOG_LEVEL": "WARNING",
     "AUTOPACK_HEALTH_CACHE_SECONDS": "0",  # tests change dependencies between calls
     "AUTOPACK_AUTOPILOT_WORKER": "0",  # execution tests run it themselves (run_once / their own app)
+    "AUTOPACK_EVENTS_MAX_STREAM_SECONDS": "1",  # in-process clients read whole bodies: streams must end
     "AUTOPACK_MIRROR_SYNC": "1",  # tests read mirror files right after a call (tests/runs/test_mirrors.py covers async)
 })
 for _name in ("AUTOPACK_API_KEY", "AUTOPACK_PUBLIC_READ", "QDRANT_HOST", "DEBUG_DB_IDENTITY",

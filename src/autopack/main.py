@@ -29,6 +29,7 @@ from autopack.core.startup import StartupRefusals
 from autopack.dashboard.router import router as dashboard_router
 from autopack.error_reports.reporter import request_report, save_report
 from autopack.error_reports.router import router as errors_router
+from autopack.events.router import router as events_router
 from autopack.governance import telegram_actions as governance_buttons
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
@@ -128,6 +129,7 @@ def create_app() -> FastAPI:
         tenants_router,
         autopilot_router,
         autopilot_tenant_router,
+        events_router,
     ):
         app.include_router(router)
     return app

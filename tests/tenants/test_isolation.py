@@ -27,6 +27,7 @@ def _proposal(b) -> dict:
 REQUESTS = {
     ("get", "/membership"): lambda b: [{}],
     ("get", "/autopilot/status"): lambda b: [{}],
+    ("get", "/autopilot/events"): lambda b: [{"params": {"once": 1}}, {"params": {"once": 1, "last_event_id": 0}}],
     ("put", "/autopilot/config"): lambda b: [{"json": {"level": 1}}],
     ("post", "/autopilot/freeze"): lambda b: [{"json": {"reason": "walk"}}],
     ("post", "/autopilot/unfreeze"): lambda b: [{"json": {"reason": "walk"}}],

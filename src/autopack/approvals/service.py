@@ -20,6 +20,7 @@ from autopack.audit import service as audit
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import ApprovalRequest
+from autopack.events import log as events
 from autopack.telegram import messages, notifier
 from autopack.telegram.notifier import Delivery
 from autopack.telegram.sending import DeliveryResult
@@ -55,6 +56,8 @@ def _audit(session: Session, action: str, actor: str, row: ApprovalRequest, **de
     audit.append_event(session, action=action, actor=actor, target_type=TARGET, target_id=str(row.id),
                        details={"run_id": row.run_id, "phase_id": row.phase_id,
                                 "payload_sha256": row.payload_sha256, **details})
+    events.record(session, action, run_id=row.run_id, payload={
+        "approval_id": row.id, "phase_id": row.phase_id, "status": row.status, "actor": actor})
 
 
 def auto_approve_enabled() -> bool:

@@ -20,6 +20,7 @@ from autopack.core.settings import get_settings
 from autopack.core.workers import PollingWorker
 from autopack.db.base import utcnow
 from autopack.db.models import ApprovalRequest
+from autopack.events.service import prune_events
 from autopack.telegram import notifier, webhook
 
 log = get_logger(__name__)
@@ -49,11 +50,12 @@ def expire_due_requests(now: datetime | None = None, *, batch: int = BATCH) -> l
 
 
 def run_approval_jobs(sleep: Callable[[float], object] | None = None) -> dict[str, int]:
-    """One worker tick: expire requests, retry due Telegram messages, forget old update ids."""
+    """One worker tick: expire requests, retry due Telegram messages, forget old update ids and events."""
     counts = {}
     jobs = {"expired": lambda: len(expire_due_requests()),
             "notifications": lambda: notifier.retry_due_notifications(**({"sleep": sleep} if sleep else {})),
-            "pruned_updates": webhook.prune_updates}
+            "pruned_updates": webhook.prune_updates,
+            "pruned_events": prune_events}  # the event log's retention rides on this tick
     for name, job in jobs.items():
         try:  # one failing job must not starve the others
             counts[name] = job()

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     autopilot_max_retry_wait_seconds: float = Field(
         30.0, ge=0, le=600, validation_alias="AUTOPACK_AUTOPILOT_MAX_RETRY_WAIT_SECONDS")
     platform_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="AUTOPACK_PLATFORM_TIMEOUT_SECONDS")
+    # Event streams: how often a stream polls the event log, the heartbeat comment, retention, and an
+    # optional Redis for wake-ups between polls (else the rate-limit storage when that is Redis).
+    events_poll_seconds: float = Field(1.0, gt=0, le=60, validation_alias="AUTOPACK_EVENTS_POLL_SECONDS")
+    events_heartbeat_seconds: float = Field(15.0, gt=0, le=3600, validation_alias="AUTOPACK_EVENTS_HEARTBEAT_SECONDS")
+    events_retention_days: float = Field(30.0, gt=0, validation_alias="AUTOPACK_EVENTS_RETENTION_DAYS")
+    events_redis: str | None = Field(None, validation_alias="AUTOPACK_EVENTS_REDIS")
+    # A stream ends after this long (0: never) and the client resumes with Last-Event-ID: its access is
+    # checked again, so a revoked membership stops a stream too.
+    events_max_stream_seconds: float = Field(300.0, ge=0, validation_alias="AUTOPACK_EVENTS_MAX_STREAM_SECONDS")
     # JSON `{"<tenant_id>": {"meta": {...}, "google": {...}}}` or a path to a file holding it.
     platform_credentials: SecretStr | None = Field(None, validation_alias="AUTOPACK_PLATFORM_CREDENTIALS")
     # Dashboard: the cap /dashboard/usage measures providers against; an optional model-mapping file

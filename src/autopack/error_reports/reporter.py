@@ -19,6 +19,7 @@ from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import ErrorReport
+from autopack.events import log as events
 
 log = get_logger(__name__)
 
@@ -165,6 +166,9 @@ def save_report(report: dict[str, Any]) -> None:
                 error_type=report["error_type"][:255], error_message=report["error_message"],
                 report=report, created_at=datetime.fromisoformat(report["timestamp"]),
             ))
+            events.record(session, "error.reported", run_id=report["run_id"], payload={
+                "error_id": error_id, "phase_id": report["phase_id"], "error_type": report["error_type"][:255],
+                "component": report["component"]})
     except Exception as exc:  # the database may be the thing that failed
         log.warning("error_report_db_write_failed", error_id=error_id, error=redact_text(str(exc))[:200])
     try:

@@ -14,6 +14,7 @@ from autopack.audit.service import append_event
 from autopack.core.errors import Conflict, NotFound
 from autopack.db.base import utcnow
 from autopack.db.models import GovernanceRequest
+from autopack.events import log as events
 from autopack.governance.governed import governed_apply
 from autopack.governance.service import NOT_FOUND, TARGET_TYPE, PatchVerdict
 
@@ -97,6 +98,8 @@ def decide(session: Session, request_id: str, *, approved: bool, actor: str, cla
                           "paths": json.loads(request.requested_paths or "[]"),
                           "patch_sha256": request.patch_sha256, "applied": applied,
                           "apply_error": apply_error, "user_id": claimed_user, "reason": reason})
+    events.record(session, f"governance.{status}", run_id=request.run_id, payload={
+        "request_id": request.request_id, "phase_id": request.phase_id, "applied": applied, "actor": actor})
     answer = {"status": status, "request_id": request.request_id,
               "message": f"Governance request {status}", "applied": applied, "apply_error": apply_error}
     return Decision(answer=answer, run_id=request.run_id, phase_id=request.phase_id, verdict=verdict)

@@ -18,6 +18,7 @@ from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import GovernanceRequest
+from autopack.events import log as events
 from autopack.governance.governed import governed_apply
 from autopack.governance.paths import extract_justification, protected_path_error, risk_level
 from autopack.governance.telegram_actions import notify_new_request
@@ -78,6 +79,9 @@ def create_request(session: Session, *, run_id: str, phase_id: str, paths: Seque
                  details={"run_id": run_id, "phase_id": phase_id, "paths": list(paths),
                           "risk_level": request.risk_level, "patch_sha256": request.patch_sha256,
                           "source": source})
+    events.record(session, "governance.requested", run_id=run_id, payload={
+        "request_id": request.request_id, "phase_id": phase_id, "risk_level": request.risk_level,
+        "actor": actor})
     notify_new_request(session, request)
     return request
 

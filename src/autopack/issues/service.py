@@ -19,6 +19,7 @@ from autopack.core.mirror import mirror_after_commit
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, PhaseIssue, ProjectIssueBacklog, RunIssueIndex
+from autopack.events import log as events
 
 PROJECT_ID = "Autopack"
 COUNTED = ("minor", "major")
@@ -135,6 +136,9 @@ def record_issue(session: Session, phase: Phase, tier_key: str, *, issue_key: st
         if phase.phase_id not in entry.seen_in_phases:
             entry.seen_in_phases = [*entry.seen_in_phases, phase.phase_id]
 
+    events.record(session, "issue.recorded", run_id=run_id, payload={
+        "phase_id": phase.phase_id, "tier_id": tier_key, "issue_key": issue_key, "severity": severity,
+        "category": category, "occurrences": issue.occurrence_count})
     tier_ref = f"{run_id}:{tier_key}"
     backlog, created = _get_or_create(
         session, ProjectIssueBacklog, {"project_id": PROJECT_ID, "issue_key": issue_key},

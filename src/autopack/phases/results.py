@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from autopack.core.errors import BadRequest, NotFound
 from autopack.core.responses import FastJSONResponse, json_response
 from autopack.db.models import AuditorResultRecord, BuilderResultRecord
+from autopack.events import log as events
 from autopack.issues import service as issues
 from autopack.phases.governance import apply_maintenance_patch
 from autopack.phases.schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
@@ -37,6 +38,9 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         probe_results=[p.model_dump() for p in result.probe_results],
         suggested_issues=[i.model_dump() for i in result.suggested_issues],
     ))
+    events.record(session, "builder.result", run_id=run_id, payload={
+        "phase_id": phase_id, "status": result.status, "run_type": result.run_type, "actor": actor,
+        "tokens_used": result.tokens_used, "patch_bytes": len(patch.encode())})
     phase.builder_attempts = result.builder_attempts
     phase.tokens_used = result.tokens_used
     tier_key = phase.tier.tier_id
@@ -75,6 +79,9 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
         suggested_patches=[p.model_dump() for p in result.suggested_patches],
         auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used,
     ))
+    events.record(session, "auditor.result", run_id=run_id, payload={
+        "phase_id": phase_id, "recommendation": result.recommendation, "confidence": result.confidence,
+        "issues_found": len(result.issues_found), "actor": actor})
     phase.auditor_attempts = max(phase.auditor_attempts or 0, result.auditor_attempts)
     phase.tokens_used = max(phase.tokens_used or 0, result.tokens_used)
     tier_key = phase.tier.tier_id

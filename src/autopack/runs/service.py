@@ -14,6 +14,7 @@ from autopack.core.ids import is_storable
 from autopack.core.mirror import mirror_after_commit
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, Run, RunEvent, Tier
+from autopack.events import log as events
 from autopack.issues import service as issues
 from autopack.runs import layout
 from autopack.runs.schemas import PhaseStatusUpdate, RunStartRequest
@@ -34,6 +35,9 @@ def record_event(session: Session, run_id: str, entity: str, from_state: str | N
     """Append one transition to the run's event feed."""
     session.add(RunEvent(run_id=run_id, entity=entity, from_state=from_state, to_state=to_state,
                          actor=actor, phase_id=phase_id, tier_id=tier_id, reason=reason))
+    events.record(session, f"{entity}.state_changed", run_id=run_id, payload={
+        "from": from_state, "to": to_state, "actor": actor, "phase_id": phase_id, "tier_id": tier_id,
+        "reason": reason})
 
 
 def start_run(session: Session, request: RunStartRequest, actor: str) -> str:

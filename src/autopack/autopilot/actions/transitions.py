@@ -12,6 +12,7 @@ from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotAction, AutopilotActionEvent
 from autopack.db.scope import scoped_update
+from autopack.events import log as events
 
 # queued → approved (person or level-1 auto) → applying (worker claim) → applied | failed.
 # applying → approved releases a claim (crash or retry); approved → queued sends an action back to
@@ -46,10 +47,18 @@ def event_row(action_id: str, tenant_id: int, from_status: str | None, to_status
             "to_status": to_status, "actor": actor, "details": details, "created_at": at or utcnow()}
 
 
+def log_event(session: Session, tenant_id: int, action_id: str, from_status: str | None, to_status: str,
+              actor: str) -> None:
+    """The control-plane event of an action's change (`autopilot.action.<status>`)."""
+    events.record(session, f"autopilot.action.{to_status}", tenant_id=tenant_id, payload={
+        "action_id": action_id, "from": from_status, "to": to_status, "actor": actor})
+
+
 def record_created(session: Session, action: AutopilotAction, actor: str, details: dict | None = None) -> None:
     """The first event of a new action (nothing → queued)."""
     session.execute(insert(AutopilotActionEvent),
                     [event_row(action.id, action.tenant_id, None, action.status, actor, details)])
+    log_event(session, action.tenant_id, action.id, None, action.status, actor)
 
 
 def record_transition(session: Session, action: AutopilotAction, to_status: str, actor: str,
@@ -81,6 +90,7 @@ def record_transition(session: Session, action: AutopilotAction, to_status: str,
         set_committed_value(action, key, value)
     session.execute(insert(AutopilotActionEvent),
                     [event_row(action.id, action.tenant_id, from_status, to_status, actor, details, now)])
+    log_event(session, action.tenant_id, action.id, from_status, to_status, actor)
     return action
 
 
@@ -96,4 +106,6 @@ def bulk_approve(session: Session, tenant_id: int, ids: list[str], actor: str,
     if approved:
         session.execute(insert(AutopilotActionEvent),
                         [event_row(i, tenant_id, "queued", "approved", actor, details, now) for i in approved])
+        for action_id in approved:
+            log_event(session, tenant_id, action_id, "queued", "approved", actor)
     return approved

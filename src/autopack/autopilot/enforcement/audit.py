@@ -13,6 +13,7 @@ from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models.enforcement import EnforcementAuditLog, new_uuid
 from autopack.db.scope import scoped
+from autopack.events import log as events
 
 INTERVENTIONS = ("allowed", "warned", "confirmation_required", "confirmed", "blocked", "override_logged",
                  "auto_paused", "kill_switch_changed", "freeze_changed", "enforcement_disabled")
@@ -36,6 +37,11 @@ def record_intervention(session: Session, tenant_id: int, *, intervention_action
                  details={"audit_log_id": row.id, "action_type": action_type, "violation_type": violation_type,
                           "enforcement_mode": enforcement_mode, "override_reason": override_reason,
                           **(details or {})})
+    # Kill switch and freeze changes are interventions too: enforcement.kill_switch_changed, .freeze_changed.
+    events.record(session, f"enforcement.{intervention_action}", tenant_id=tenant_id, payload={
+        "audit_log_id": row.id, "action_type": action_type, "entity_type": entity_type, "entity_id": entity_id,
+        "violation_type": violation_type, "enforcement_mode": enforcement_mode, "actor": actor,
+        **{key: value for key, value in (details or {}).items() if key in ("enabled", "frozen")}})
     return row
 
 

@@ -18,6 +18,7 @@ from autopack.db.models.enforcement import (
                                           TenantEnforcementSettings,
 )
 from autopack.db.models.errors import ErrorReport
+from autopack.db.models.events import Event
 from autopack.db.models.governance import GovernanceRequest
 from autopack.db.models.identity import ApiKey, Tenant, TenantMembership, User
 from autopack.db.models.issues import PhaseIssue, ProjectIssueBacklog, RunIssueIndex
@@ -42,6 +43,7 @@ __all__ = [
                                           "CampaignMetricsDaily",
                                           "EnforcementAuditLog",
                                           "ErrorReport",
+                                          "Event",
                                           "GovernanceRequest",
                                           "HumanNote",
                                           "LlmUsageEvent",

@@ -1,0 +1,1 @@
+"""The control plane's event log and its server-sent event streams."""
