@@ -127,3 +127,22 @@ def test_an_event_written_through_another_instance_arrives(server, tmp_path):
         listener.join(25)
     assert received and received[0]["event"] == "phase.state_changed"
     assert received[0]["data"]["payload"]["to"] == "EXECUTING"
+
+
+def _subscribers(server: str) -> float:
+    text = httpx.get(f"{server}/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith("autopack_event_stream_subscribers"))
+
+
+def test_open_streams_are_counted_in_the_metrics(server):
+    httpx.post(f"{server}/runs/start", json=run_payload("gauge-run", 1, 1), timeout=10)
+    assert _subscribers(server) == 0
+    with httpx.stream("GET", f"{server}/runs/gauge-run/events", timeout=10) as response:
+        lines = response.iter_lines()  # kept: a dropped line iterator closes the response
+        assert next(lines) == "retry: 1000"  # the stream is open
+        assert _subscribers(server) == 1
+    deadline = time.monotonic() + 10
+    while _subscribers(server) != 0 and time.monotonic() < deadline:  # noticed at the next poll
+        time.sleep(0.1)
+    assert _subscribers(server) == 0

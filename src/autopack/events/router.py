@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 
 from autopack.auth.deps import Principal, require_superuser
 from autopack.autopilot.api import ViewerRead
@@ -35,27 +35,27 @@ def _after(header: str | None, query: int | None) -> int:
 
 
 @router.get("/runs/{run_id}/events")
-async def run_events(run_id: str, request: Request, last_event_id_header: LastEventId = None,
+async def run_events(run_id: str, last_event_id_header: LastEventId = None,
                      last_event_id: AfterQuery = None, once: Once = False):
     """A run's events as `text/event-stream` (public like GET /runs/{run_id})."""
     after = _after(last_event_id_header, last_event_id)
     if not await run_in_read_thread(service.run_exists, run_id):
         raise NotFound(f"Run {run_id} not found")
-    return event_stream(request, partial(service.events_after, run_id=run_id), after, once)
+    return event_stream(partial(service.events_after, run_id=run_id), after, once)
 
 
 @router.get("/api/v1/tenant/{tenant_id}/autopilot/events")
-async def tenant_events(context: ViewerRead, request: Request, last_event_id_header: LastEventId = None,
+async def tenant_events(context: ViewerRead, last_event_id_header: LastEventId = None,
                         last_event_id: AfterQuery = None, once: Once = False):
     """The tenant's events (autopilot actions, enforcement, freeze) as `text/event-stream`."""
     after = _after(last_event_id_header, last_event_id)
-    return event_stream(request, partial(service.events_after, tenant_id=context.tenant_id), after, once)
+    return event_stream(partial(service.events_after, tenant_id=context.tenant_id), after, once)
 
 
 @router.get("/events")
-async def all_events(request: Request, _: Annotated[Principal, Depends(require_superuser)],
+async def all_events(_: Annotated[Principal, Depends(require_superuser)],
                      last_event_id_header: LastEventId = None, last_event_id: AfterQuery = None,
                      once: Once = False):
     """Every event of the control plane (the instance key or a superuser)."""
     after = _after(last_event_id_header, last_event_id)
-    return event_stream(request, service.events_after, after, once)
+    return event_stream(service.events_after, after, once)

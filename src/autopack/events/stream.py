@@ -8,12 +8,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from autopack.core.settings import get_settings
 from autopack.events import service
 from autopack.events.wakeup import Waiter
+from autopack.metrics.service import subscriber_closed, subscriber_opened
 
 # Proxies must pass each message on at once, not buffer the stream.
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -24,10 +24,11 @@ def message(event: dict[str, Any]) -> str:
     return f"id: {event['id']}\nevent: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
 
-async def _messages(request: Request, fetch: Callable[[int], list[dict[str, Any]]], after: int,
+async def _messages(fetch: Callable[[int], list[dict[str, Any]]], after: int,
                     once: bool) -> AsyncIterator[str]:
     settings = get_settings()
     waiter = Waiter()
+    subscriber_opened()
     last_sent = time.monotonic()
     ends = last_sent + settings.events_max_stream_seconds if settings.events_max_stream_seconds else None
     try:
@@ -42,7 +43,8 @@ async def _messages(request: Request, fetch: Callable[[int], list[dict[str, Any]
                 last_sent = time.monotonic()
             if len(events) == service.PAGE:
                 continue  # more backlog
-            if once or await request.is_disconnected() or (ends is not None and time.monotonic() >= ends):
+            # A client hanging up cancels this generator (Starlette listens for the disconnect).
+            if once or (ends is not None and time.monotonic() >= ends):
                 return
             if time.monotonic() - last_sent >= settings.events_heartbeat_seconds:
                 yield ": heartbeat\n\n"
@@ -53,11 +55,12 @@ async def _messages(request: Request, fetch: Callable[[int], list[dict[str, Any]
                 wait = min(wait, ends - time.monotonic())
             await waiter.wait(max(wait, 0.01))
     finally:
+        subscriber_closed()
         await waiter.close()
 
 
-def event_stream(request: Request, fetch: Callable[[int], list[dict[str, Any]]], after: int,
+def event_stream(fetch: Callable[[int], list[dict[str, Any]]], after: int,
                  once: bool) -> StreamingResponse:
     """`text/event-stream` of the events `fetch(after_id)` returns, starting after `after`."""
-    return StreamingResponse(_messages(request, fetch, after, once), media_type="text/event-stream",
+    return StreamingResponse(_messages(fetch, after, once), media_type="text/event-stream",
                              headers=HEADERS)
