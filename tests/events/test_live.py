@@ -2,62 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from autopack.core.database import session_scope
 from autopack.db.models import Event
 from autopack.events import log
 from tests.conftest import run_payload
-from tests.events.sse import messages
-from tests.live_server import free_port, running
+from tests.events.conftest import live_server
+from tests.events.sse import messages, read_stream
 
 BURST = 1000
-
-
-@contextmanager
-def _server(log_file: Path, **env: str):
-    """`autopack serve` on a free port with fast polls and heartbeats: its base URL."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "autopack.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    full_env = {**os.environ, "AUTOPACK_APPROVAL_WORKER": "0", "AUTOPACK_OAUTH_REFRESH_WORKER": "0",
-                "AUTOPACK_AUTOPILOT_WORKER": "0", "AUTOPACK_EVENTS_POLL_SECONDS": "0.2",
-                "AUTOPACK_EVENTS_HEARTBEAT_SECONDS": "1", "AUTOPACK_RUNS_START_RATE_LIMIT": "100/minute",
-                "AUTOPACK_EVENTS_MAX_STREAM_SECONDS": "0", **env}
-    with running(cmd, port=port, env=full_env, log=log_file, timeout=30):
-        yield f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def server(tmp_path):
-    with _server(tmp_path / "server.log") as url:
-        yield url
-
-
-def _read(url: str, want: int, *, after: int | None = None, stop_after: int | None = None,
-          timeout: float = 60) -> tuple[list[dict], list[str]]:
-    """Read a live stream until `want` events arrived (or `stop_after`, then hang up): (events, comments)."""
-    headers = {"Last-Event-ID": str(after)} if after is not None else {}
-    events, comments = [], []
-    deadline = time.monotonic() + timeout
-    with httpx.stream("GET", url, headers=headers, timeout=10) as response:
-        assert response.status_code == 200
-        for item in messages(response.iter_lines()):
-            if "comment" in item:
-                comments.append(item["comment"])
-            else:
-                events.append(item)
-            if len(events) >= (stop_after or want) or time.monotonic() > deadline:
-                break
-    return events, comments
 
 
 def _write_burst(run_id: str, count: int) -> None:
@@ -72,7 +30,7 @@ def test_a_burst_with_a_disconnect_and_a_resume_arrives_exactly_once(server):
     writer = threading.Thread(target=_write_burst, args=("burst-run", BURST))
     writer.start()
     try:
-        first, _ = _read(f"{server}/runs/burst-run/events", BURST, stop_after=400)
+        first, _ = read_stream(f"{server}/runs/burst-run/events", BURST, stop_after=400)
         assert len(first) == 400  # hung up in the middle of the burst
         # Phase updates through the API while nobody listens: they must arrive after the resume too.
         for state in ("EXECUTING", "COMPLETE"):
@@ -83,7 +41,7 @@ def test_a_burst_with_a_disconnect_and_a_resume_arrives_exactly_once(server):
     with session_scope(writer=False) as session:
         stored = list(session.scalars(select(Event.id).where(Event.run_id == "burst-run").order_by(Event.id)))
     assert len(stored) >= BURST + 3  # the burst, RUN_CREATED, two phase moves (and the tier and run rollups)
-    rest, _ = _read(f"{server}/runs/burst-run/events", len(stored) - 400, after=int(first[-1]["id"]))
+    rest, _ = read_stream(f"{server}/runs/burst-run/events", len(stored) - 400, after=int(first[-1]["id"]))
     received = [int(e["id"]) for e in first + rest]
     assert received == stored  # every event exactly once, in order
     assert sum(e["event"] == "test.burst" for e in first + rest) == BURST
@@ -93,7 +51,7 @@ def test_a_burst_with_a_disconnect_and_a_resume_arrives_exactly_once(server):
 def test_an_idle_stream_sends_heartbeats_and_new_events(server):
     httpx.post(f"{server}/runs/start", json=run_payload("idle-run", 1, 1), timeout=10)
     url = f"{server}/runs/idle-run/events"
-    backlog = [int(e["id"]) for e in _read(f"{url}?once=1", 10**6, timeout=5)[0]]
+    backlog = [int(e["id"]) for e in read_stream(f"{url}?once=1", 10**6, timeout=5)[0]]
     comments: list[str] = []
     with httpx.stream("GET", url, headers={"Last-Event-ID": str(backlog[-1])}, timeout=10) as response:
         lines = response.iter_lines()
@@ -110,14 +68,14 @@ def test_an_idle_stream_sends_heartbeats_and_new_events(server):
 
 
 def test_an_event_written_through_another_instance_arrives(server, tmp_path):
-    with _server(tmp_path / "second.log") as second:
+    with live_server(tmp_path / "second.log") as second:
         assert httpx.post(f"{second}/runs/start", json=run_payload("two-run", 1, 1), timeout=10).status_code == 201
-        backlog = _read(f"{server}/runs/two-run/events?once=1", 10**6, timeout=5)[0]
+        backlog = read_stream(f"{server}/runs/two-run/events?once=1", 10**6, timeout=5)[0]
         assert [e["event"] for e in backlog] == ["run.state_changed"]
         received: list[dict] = []
 
         def listen() -> None:
-            received.extend(_read(f"{server}/runs/two-run/events", 1, after=int(backlog[-1]["id"]), timeout=20)[0])
+            received.extend(read_stream(f"{server}/runs/two-run/events", 1, after=int(backlog[-1]["id"]), timeout=20)[0])
 
         listener = threading.Thread(target=listen)
         listener.start()
