@@ -111,3 +111,21 @@ def test_pruning_deletes_only_events_past_retention(monkeypatch):
     assert service.prune_events(batch=1) == 2
     assert sorted(e["payload"]["d"] for e in service.events_after(0)) == [0, 29]
     assert service.prune_events() == 0
+
+
+def test_a_rolled_back_savepoint_keeps_the_transactions_events():
+    from sqlalchemy.exc import IntegrityError
+
+    from autopack.db.models import Tenant
+
+    with session_scope() as session:
+        log.record(session, "test.before_savepoint")
+        session.add(Tenant(slug="dup", name="one"))
+        session.flush()
+        try:
+            with session.begin_nested():  # as the get-or-create helpers lose an insert race
+                session.add(Tenant(slug="dup", name="two"))
+        except IntegrityError:
+            pass
+        log.record(session, "test.after_savepoint")
+    assert [e["type"] for e in service.events_after(0)] == ["test.before_savepoint", "test.after_savepoint"]

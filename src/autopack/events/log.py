@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from autopack.core.database import on_commit
 from autopack.db.base import utcnow
@@ -39,10 +39,12 @@ def record(session: Session, type: str, *, run_id: str | None = None, tenant_id:
     if not session.info.get(_LISTENING_KEY):
         session.info[_LISTENING_KEY] = True
         event.listen(session, "before_commit", _write_pending)
-        event.listen(session, "after_rollback", _drop_pending)
+        event.listen(session, "after_transaction_end", _drop_pending)
 
 
 def _write_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint ending (it fires this hook too): the events wait for the real commit
     pending = session.info.pop(PENDING_KEY, [])
     if not pending:
         return
@@ -53,5 +55,8 @@ def _write_pending(session: Session) -> None:
     on_commit(session, wakeup.publish)
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    # Only the outer transaction's end (a rollback; a commit already took them): a savepoint rolled
+    # back inside it (a lost insert race) must not take the events of the whole transaction along.
+    if transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)
