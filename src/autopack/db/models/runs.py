@@ -44,6 +44,13 @@ class Run(Base):
     debt_status: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     goal_anchor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Budget: tokens reported through POST /runs/{id}/usage (counted beside the phases' own sum), the
+    # time budget's end, and the hold that stops new phases until a human extends the budget or stops.
+    usage_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    budget_deadline_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    budget_hold: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    budget_held_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    budget_approval_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     tiers: Mapped[list[Tier]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="Tier.tier_index"
