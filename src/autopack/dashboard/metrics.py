@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from autopack.budget import service as budget
 from autopack.core.errors import NotFound, ServiceUnavailable
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import check_reference_paging
@@ -72,7 +73,7 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
                             .order_by(Tier.tier_index, Tier.id)).all()
     phases = session.execute(
         select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
-               Phase.quality_level, Phase.quality_blocked)
+               Phase.quality_level, Phase.quality_blocked, Phase.incident_token_cap)
         .where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)).all()
     current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)
     current_phase = next((p for p in phases if p.state not in DONE_STATES), None)
@@ -104,35 +105,65 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
         "quality_blocked": blocked,
         "quality_warnings": warnings,
         "token_efficiency": efficiency if efficiency["total_phases"] > 0 else None,
+        "budget": budget.status(run, budget.counts_of((p.phase_id, p.state) for p in phases)),
+        "incident_token_cap_exceeded": budget.incidents(phases),
     }
 
 
 # ------------------------------------------------------------------------------------------- usage
 
 
+def _usage_pairs(session: Session) -> list[tuple[str, str]]:
+    """Every stored (provider, model) in index order, by one index seek per pair (a loose index scan)."""
+    e = LlmUsageEvent
+    pair = select(e.provider, e.model).order_by(e.provider, e.model).limit(1)
+    pairs: list[tuple[str, str]] = []
+    row = session.execute(pair).first()
+    while row is not None:
+        pairs.append((row.provider, row.model))
+        row = (session.execute(pair.where(e.provider == row.provider, e.model > row.model)).first()
+               or session.execute(pair.where(e.provider > row.provider)).first())
+    return pairs
+
+
+def _usage_by_model(session: Session, since) -> list[tuple[str, str, int, int, int]]:
+    """(provider, model, total, prompt, completion) since `since`, ordered by provider and model.
+
+    One range of ix_llm_usage_events_provider_model_created_at per pair: the cost follows the rows
+    inside the window, with no table reads and no sort (a GROUP BY over the window sorted every row).
+    """
+    e = LlmUsageEvent
+    # SUM skips NULLs, so a NULL split counts as zero; total_tokens is NOT NULL, so its SUM is NULL
+    # exactly when the pair has no row in the window.
+    sums = select(func.sum(e.total_tokens), func.sum(e.prompt_tokens), func.sum(e.completion_tokens))
+    out = []
+    for provider, model in _usage_pairs(session):
+        total, prompt, completion = session.execute(
+            sums.where(e.provider == provider, e.model == model, e.created_at >= since)).one()
+        if total is not None:
+            out.append((provider, model, int(total), int(prompt or 0), int(completion or 0)))
+    return out
+
+
 def usage(session: Session, period: str, limit: int, offset: int) -> dict[str, Any]:
     """Tokens by provider and by model since `period` ago (unknown periods: a week, echoed as given)."""
     since = utcnow() - PERIODS.get(period, PERIODS["week"])
-    sums = (_sum(LlmUsageEvent.total_tokens).label("total_tokens"),
-            _sum(func.coalesce(LlmUsageEvent.prompt_tokens, 0)).label("prompt_tokens"),
-            _sum(func.coalesce(LlmUsageEvent.completion_tokens, 0)).label("completion_tokens"))
-    recent = LlmUsageEvent.created_at >= since
-    by_provider = session.execute(
-        select(LlmUsageEvent.provider, *sums).where(recent).group_by(LlmUsageEvent.provider)
-        .order_by(LlmUsageEvent.provider).limit(limit).offset(offset)).all()
-    by_model = session.execute(
-        select(LlmUsageEvent.provider, LlmUsageEvent.model, *sums).where(recent)
-        .group_by(LlmUsageEvent.provider, LlmUsageEvent.model)
-        .order_by(LlmUsageEvent.provider, LlmUsageEvent.model).limit(limit).offset(offset)).all()
+    by_model = _usage_by_model(session, since)
+    by_provider: dict[str, list[int]] = {}  # pairs come grouped by provider, in the database's order
+    for provider, _, total, prompt, completion in by_model:
+        sums = by_provider.setdefault(provider, [0, 0, 0])
+        sums[0] += total
+        sums[1] += prompt
+        sums[2] += completion
     cap = get_settings().run_token_cap
-    providers = [{"provider": r.provider, "period": period, "prompt_tokens": int(r.prompt_tokens),
-                  "completion_tokens": int(r.completion_tokens), "total_tokens": int(r.total_tokens),
-                  "cap_tokens": cap, "percent_of_cap": int(r.total_tokens) / cap * 100}
-                 for r in by_provider]
-    models = [{"provider": r.provider, "model": r.model, "prompt_tokens": int(r.prompt_tokens),
-               "completion_tokens": int(r.completion_tokens), "total_tokens": int(r.total_tokens)}
-              for r in by_model]
-    return {"providers": providers, "models": models}
+    providers = [{"provider": provider, "period": period, "prompt_tokens": prompt,
+                  "completion_tokens": completion, "total_tokens": total,
+                  "cap_tokens": cap, "percent_of_cap": total / cap * 100}
+                 for provider, (total, prompt, completion) in by_provider.items()]
+    models = [{"provider": provider, "model": model, "prompt_tokens": prompt,
+               "completion_tokens": completion, "total_tokens": total}
+              for provider, model, total, prompt, completion in by_model]
+    return {"providers": providers[offset:offset + limit], "models": models[offset:offset + limit]}
 
 
 # ------------------------------------------------------------------------- token efficiency, phase 6

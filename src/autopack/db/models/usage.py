@@ -14,7 +14,12 @@ class LlmUsageEvent(Base):
     """One LLM call's token usage."""
 
     __tablename__ = "llm_usage_events"
-    __table_args__ = (Index("ix_llm_usage_events_run_id_created_at", "run_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_llm_usage_events_run_id_created_at", "run_id", "created_at"),
+        # Covers the dashboard's usage summary: one index range per (provider, model), no table reads.
+        Index("ix_llm_usage_events_provider_model_created_at", "provider", "model", "created_at",
+              "total_tokens", "prompt_tokens", "completion_tokens"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(64), nullable=False)
