@@ -18,6 +18,7 @@ from autopack.auth.router import router as auth_router
 from autopack.autopilot.execution.worker import start_execution_worker
 from autopack.autopilot.router import router as autopilot_router
 from autopack.autopilot.router import tenant_router as autopilot_tenant_router
+from autopack.budget import service as budget
 from autopack.core import mirror
 from autopack.core.database import check_schema_current
 from autopack.core.handlers import install_handlers
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
     # Telegram buttons decide through the same functions as the web endpoints.
     approval_buttons.register()
     governance_buttons.register(decide_request)
+    budget.register()  # budget requests decided through approvals; time budgets checked by its worker
     for router in (
         health_router,
         metrics_router,

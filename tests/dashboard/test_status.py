@@ -11,6 +11,10 @@ def test_fresh_run(client, started_run):
     response = client.get(f"/dashboard/runs/{started_run}/status")
     assert response.status_code == 200, response.text
     body = response.json()
+    budget = body.pop("budget")
+    assert (budget["hold"], budget["approval_id"], budget["tokens_counted"], budget["phases_started"]) == (
+        None, None, 0, 0)
+    assert (budget["token_cap"], budget["max_phases"], budget["max_duration_minutes"]) == (5_000_000, 25, 120)
     assert body == {
         "run_id": started_run, "state": "RUN_CREATED",
         "current_tier_name": "Tier 1", "current_phase_name": "Phase 1.1",
@@ -20,7 +24,7 @@ def test_fresh_run(client, started_run):
         "tokens_used": 0, "token_cap": 5_000_000, "token_utilization": 0.0,
         "minor_issues_count": 0, "major_issues_count": 0,
         "quality_level": None, "quality_blocked": False, "quality_warnings": [],
-        "token_efficiency": None,
+        "token_efficiency": None, "incident_token_cap_exceeded": [],
     }
 
 

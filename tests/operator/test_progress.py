@@ -11,8 +11,8 @@ from tests.runs.helpers import set_state
 
 PROGRESS_KEYS = {"run_id", "state", "started_at", "completed_at", "elapsed_seconds", "tokens_used", "token_cap",
                  "phases_total", "phases_completed", "phases_in_progress", "phases_pending", "phases_failed",
-                 "phases_skipped", "phases"}
-PHASE_KEYS = {"phase_id", "name", "state", "phase_index", "tokens_used", "builder_attempts"}
+                 "phases_skipped", "phases", "budget"}
+PHASE_KEYS = {"phase_id", "name", "state", "phase_index", "tokens_used", "builder_attempts", "incident_token_cap"}
 
 
 def test_unknown_run_is_404_with_the_reference_message(client):
@@ -34,7 +34,9 @@ def test_progress_of_a_started_run(client, started_run):
     assert [p["phase_id"] for p in body["phases"]] == ["F1.1", "F1.2", "F2.1", "F2.2"]
     assert set(body["phases"][0]) == PHASE_KEYS
     assert body["phases"][0] == {"phase_id": "F1.1", "name": "Phase 1.1", "state": "COMPLETE", "phase_index": 0,
-                                 "tokens_used": 120, "builder_attempts": 2}
+                                 "tokens_used": 120, "builder_attempts": 2, "incident_token_cap": None}
+    assert body["budget"]["hold"] is None and body["budget"]["phases_started"] == 3
+    assert body["budget"]["tokens_counted"] == 120 and body["budget"]["max_phases"] == 25
     assert body["completed_at"] is None
     assert 0 <= body["elapsed_seconds"] <= 60
     assert datetime.fromisoformat(body["started_at"]).utcoffset() == timedelta(0)

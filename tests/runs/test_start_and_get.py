@@ -11,6 +11,10 @@ RUN_KEYS = {
     "tokens_used", "ci_runs_used", "minor_issues_count", "major_issues_count",
     "promotion_eligible_to_main", "debt_status", "failure_reason", "tiers", "phases",
 }
+BUDGET_KEYS = {  # added to the reference's shape: the run's budgets and its hold
+    "token_cap", "max_phases", "max_duration_minutes", "usage_tokens", "budget_hold",
+    "budget_approval_id", "budget_deadline_at",
+}
 PHASE_KEYS = {
     "id", "phase_id", "run_id", "tier_id", "name", "description", "state", "task_category",
     "complexity", "builder_mode", "phase_index", "scope", "intention_refs",
@@ -21,8 +25,10 @@ def test_start_returns_the_reference_shape(client):
     response = client.post("/runs/start", json=run_payload())
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == RUN_KEYS
+    assert set(body) == RUN_KEYS | BUDGET_KEYS
     assert body["state"] == "RUN_CREATED"
+    assert (body["token_cap"], body["max_phases"], body["max_duration_minutes"]) == (5_000_000, 25, 120)
+    assert body["budget_hold"] is None and body["usage_tokens"] == 0
     assert body["promotion_eligible_to_main"] == "false"
     assert body["completed_at"] is None
     assert body["started_at"].endswith("+00:00")

@@ -60,7 +60,7 @@ def _decide(session, approval_id: int, principal: Principal, body: ApprovalDecis
             approve: bool):
     decision = service.decide(session, approval_id, approve=approve, actor=principal.actor,
                               reason=body.reason if body else None, method="dashboard",
-                              check_raiser=raiser_check(principal))
+                              check_raiser=raiser_check(principal), amount=body.amount if body else None)
     if decision.row is None:
         raise _not_found(approval_id)
     if not decision.decided:

@@ -45,11 +45,14 @@ class ApprovalRequestIn(BaseModel):
 
 
 class ApprovalDecisionIn(BaseModel):
-    """`POST /approval/{id}/approve|reject`: why (optional)."""
+    """`POST /approval/{id}/approve|reject`: why (optional), and for a budget extension how much."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str | None, Field(max_length=2000)] = None
+    # Approving a budget extension: how much to add to the exhausted limit (tokens, minutes or
+    # phases); without it the request's proposed extension is added.
+    amount: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
 
     @field_validator("reason")
     @classmethod

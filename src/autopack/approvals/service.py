@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from autopack.approvals.payload import payload_sha256
 from autopack.approvals.schemas import ApprovalRequestIn
 from autopack.audit import service as audit
+from autopack.core.errors import BadRequest
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import ApprovalRequest
@@ -31,6 +32,8 @@ TIMEOUT_REJECT_REASON = "Auto-rejected after timeout"
 TIMEOUT_APPROVE_IGNORED = "Timed out; not approved (APPROVAL_DEFAULT_ON_TIMEOUT=approve: a timeout never approves)"
 TIMEOUT_ACTOR = "system:approval-timeout-worker"
 TARGET = "approval_request"
+DecisionHook = Callable[[Session, ApprovalRequest, "int | None"], None]
+_decision_hooks: dict[str, DecisionHook] = {}
 
 
 @dataclass
@@ -58,6 +61,17 @@ def _audit(session: Session, action: str, actor: str, row: ApprovalRequest, **de
                                 "payload_sha256": row.payload_sha256, **details})
     events.record(session, action, run_id=row.run_id, payload={
         "approval_id": row.id, "phase_id": row.phase_id, "status": row.status, "actor": actor})
+
+
+def register_decision_hook(context: str, hook: DecisionHook) -> None:
+    """Call `hook(session, row, amount)` in the transaction that decides or expires a request of `context`."""
+    _decision_hooks[context] = hook
+
+
+def _after_decision(session: Session, row: ApprovalRequest, amount: int | None) -> None:
+    hook = _decision_hooks.get(row.context)
+    if hook is not None:
+        hook(session, row, amount)
 
 
 def auto_approve_enabled() -> bool:
@@ -141,11 +155,19 @@ def list_pending(session: Session, *, limit: int = 100, offset: int = 0) -> dict
 
 
 def decide(session: Session, approval_id: int, *, approve: bool, actor: str, reason: str | None,
-           method: str, check_raiser: Callable[[str | None], None] | None = None) -> Decision:
-    """Approve or reject a pending, unexpired request; a no-op (decided=False) for any other."""
-    if check_raiser is not None:  # four-eyes: raises when the decider raised this request
-        raised = session.scalar(select(ApprovalRequest.requested_by).where(ApprovalRequest.id == approval_id))
-        check_raiser(raised)
+           method: str, check_raiser: Callable[[str | None], None] | None = None,
+           amount: int | None = None) -> Decision:
+    """Approve or reject a pending, unexpired request; a no-op (decided=False) for any other.
+
+    `amount` is for requests whose decision hook takes one (a budget extension); 400 for any other.
+    """
+    if check_raiser is not None or amount is not None:
+        found = session.execute(select(ApprovalRequest.requested_by, ApprovalRequest.context)
+                                .where(ApprovalRequest.id == approval_id)).first()
+        if found is not None and check_raiser is not None:  # four-eyes: raises for the request's raiser
+            check_raiser(found.requested_by)
+        if found is not None and amount is not None and (not approve or found.context not in _decision_hooks):
+            raise BadRequest("amount applies only when approving a budget extension request")
     now = utcnow()
     status = "approved" if approve else "rejected"
     reason = reason or f"{'Approved' if approve else 'Rejected'} by {actor}"
@@ -160,7 +182,9 @@ def decide(session: Session, approval_id: int, *, approve: bool, actor: str, rea
     if row is None:
         return Decision(None, False, None)
     if won:
-        _audit(session, f"approval.{status}", actor, row, method=method, reason=reason[:500])
+        _audit(session, f"approval.{status}", actor, row, method=method, reason=reason[:500],
+               **({"amount": amount} if amount is not None else {}))
+        _after_decision(session, row, amount)
         return Decision(row, True, status)
     if row.status == "pending":  # past its timeout, not yet swept: fail closed, sweep it now
         expire_row(session, approval_id, now)  # refreshes `row` (same identity) with its new status
@@ -181,6 +205,7 @@ def expire_row(session: Session, approval_id: int, now: datetime) -> bool:
         return False
     row = session.get(ApprovalRequest, approval_id, populate_existing=True)
     _audit(session, "approval.timed_out", TIMEOUT_ACTOR, row, reason=reason)
+    _after_decision(session, row, None)
     if row.telegram_sent:
         notifier.notify_pending(session, kind="approval_timeout", ref_id=row.id,
                                 text=messages.timeout_text(approval_id=row.id, phase_id=row.phase_id,

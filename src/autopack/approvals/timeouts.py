@@ -25,6 +25,12 @@ from autopack.telegram import notifier, webhook
 
 log = get_logger(__name__)
 BATCH = 100
+_extra_jobs: dict[str, Callable[[], int]] = {}
+
+
+def register_job(name: str, job: Callable[[], int]) -> None:
+    """Run `job` on every worker tick too (it returns how many things it did)."""
+    _extra_jobs[name] = job
 
 
 def _due(now: datetime):
@@ -50,12 +56,13 @@ def expire_due_requests(now: datetime | None = None, *, batch: int = BATCH) -> l
 
 
 def run_approval_jobs(sleep: Callable[[float], object] | None = None) -> dict[str, int]:
-    """One worker tick: expire requests, retry due Telegram messages, forget old update ids and events."""
+    """One worker tick: expire requests, retry Telegram messages, forget old update ids and events, and registered jobs."""
     counts = {}
     jobs = {"expired": lambda: len(expire_due_requests()),
             "notifications": lambda: notifier.retry_due_notifications(**({"sleep": sleep} if sleep else {})),
             "pruned_updates": webhook.prune_updates,
-            "pruned_events": prune_events}  # the event log's retention rides on this tick
+            "pruned_events": prune_events,  # the event log's retention rides on this tick
+            **_extra_jobs}
     for name, job in jobs.items():
         try:  # one failing job must not starve the others
             counts[name] = job()

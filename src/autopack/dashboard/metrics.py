@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from autopack.budget import service as budget
 from autopack.core.errors import NotFound, ServiceUnavailable
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import check_reference_paging
@@ -72,7 +73,7 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
                             .order_by(Tier.tier_index, Tier.id)).all()
     phases = session.execute(
         select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
-               Phase.quality_level, Phase.quality_blocked)
+               Phase.quality_level, Phase.quality_blocked, Phase.incident_token_cap)
         .where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)).all()
     current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)
     current_phase = next((p for p in phases if p.state not in DONE_STATES), None)
@@ -104,6 +105,8 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
         "quality_blocked": blocked,
         "quality_warnings": warnings,
         "token_efficiency": efficiency if efficiency["total_phases"] > 0 else None,
+        "budget": budget.status(run, budget.counts_of((p.phase_id, p.state) for p in phases)),
+        "incident_token_cap_exceeded": budget.incidents(phases),
     }
 
 

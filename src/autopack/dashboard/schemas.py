@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from autopack.budget.schemas import IncidentCapCrossed, RunBudget
 from autopack.core.errors import BadRequest
 from autopack.core.ids import check_id, storable
 from autopack.runs.schemas import RunId
@@ -61,6 +62,8 @@ class DashboardRunStatus(BaseModel):
     quality_blocked: bool = False
     quality_warnings: list[str] = []
     token_efficiency: dict[str, Any] | None = None
+    budget: RunBudget
+    incident_token_cap_exceeded: list[IncidentCapCrossed]  # phases at or over their own token cap
 
 
 # ----------------------------------------------------------------------------------------- usage

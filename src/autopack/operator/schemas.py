@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from autopack.budget.schemas import RunBudget
+
 
 class RunCounts(BaseModel):
     """Tokens and phase buckets of a run (the buckets partition `phases_total`)."""
@@ -49,6 +51,7 @@ class PhaseProgress(BaseModel):
     phase_index: int
     tokens_used: int
     builder_attempts: int
+    incident_token_cap: int | None
 
 
 class RunProgressResponse(RunCounts):
@@ -60,6 +63,7 @@ class RunProgressResponse(RunCounts):
     completed_at: datetime | None
     elapsed_seconds: int | None
     phases: list[PhaseProgress]
+    budget: RunBudget
 
 
 class ArtifactEntry(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from autopack.budget import service as budget
 from autopack.core.errors import NotFound, Unprocessable
 from autopack.core.ids import id_problem
 from autopack.db.base import utcnow
@@ -98,15 +99,15 @@ def elapsed_seconds(started_at: datetime | None, completed_at: datetime | None,
 
 
 _PROGRESS_PHASE_COLUMNS = (Phase.phase_id, Phase.name, Phase.state, Phase.phase_index,
-                           Phase.tokens_used, Phase.builder_attempts)
+                           Phase.tokens_used, Phase.builder_attempts, Phase.incident_token_cap)
+_PROGRESS_RUN_COLUMNS = (Run.id, Run.state, Run.started_at, Run.completed_at, Run.tokens_used, Run.token_cap,
+                         Run.max_phases, Run.max_duration_minutes, Run.usage_tokens, Run.budget_hold,
+                         Run.budget_held_at, Run.budget_approval_id, Run.budget_deadline_at)
 
 
 def run_progress(session: Session, run_id: str) -> dict[str, Any]:
     """Phase-by-phase progress of a run; 404 when there is no such run."""
-    run = session.execute(
-        select(Run.id, Run.state, Run.started_at, Run.completed_at, Run.tokens_used, Run.token_cap)
-        .where(Run.id == run_id)
-    ).first()
+    run = session.execute(select(*_PROGRESS_RUN_COLUMNS).where(Run.id == run_id)).first()
     if run is None:
         raise NotFound(f"Run {run_id} not found")
     phases = [dict(row._mapping) for row in session.execute(
@@ -125,6 +126,7 @@ def run_progress(session: Session, run_id: str) -> dict[str, Any]:
         "token_cap": run.token_cap,
         **counts,
         "phases": phases,
+        "budget": budget.status(run, budget.counts_of((p["phase_id"], p["state"]) for p in phases)),
     }
 
 

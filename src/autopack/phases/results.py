@@ -6,6 +6,7 @@ import hashlib
 
 from sqlalchemy.orm import Session
 
+from autopack.budget import service as budget
 from autopack.core.errors import BadRequest, NotFound
 from autopack.core.responses import FastJSONResponse, json_response
 from autopack.db.models import AuditorResultRecord, BuilderResultRecord
@@ -14,8 +15,20 @@ from autopack.issues import service as issues
 from autopack.phases.governance import apply_maintenance_patch
 from autopack.phases.schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
 from autopack.runs import service
+from autopack.runs.schemas import PhaseStatusUpdate
 
 ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
+
+
+def update_status(session: Session, run_id: str, phase_id: str, update: PhaseStatusUpdate,
+                  actor: str) -> tuple[dict, int]:
+    """The executor moves a phase; starting one is refused (409) while the run's budget holds it."""
+    refusal = budget.refuse_start(session, run_id, phase_id, update.state, actor)
+    if refusal is not None:  # answered, not raised: a hold raised by this call must be committed
+        return refusal, 409
+    out = service.update_phase_status(session, run_id, phase_id, update, actor)
+    budget.review(session, run_id, actor)
+    return out, 200
 
 
 def submit_builder_result(session: Session, run_id: str, phase_id: str, result: BuilderResult,
@@ -55,6 +68,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
     elif patch and result.status == "success":
         service.set_phase_state(session, phase, "GATE", actor)
     service.refresh_rollups(session, run, actor)
+    budget.review(session, run_id, actor)
     service.mirror_phase_file(session, phase, tier_key)
     if verdict is not None and not verdict.applied:
         # Answered, not raised: the FAILED phase (and any governance request) must be committed.
@@ -90,4 +104,5 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
     service.refresh_rollups(session, run, actor)
+    budget.review(session, run_id, actor)
     return {"message": "Auditor result submitted"}

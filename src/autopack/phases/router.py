@@ -1,4 +1,4 @@
-"""Endpoints that move a phase: builder and auditor results, and governance decisions (thin)."""
+"""Endpoints that move a phase: state updates, builder and auditor results, governance decisions (thin)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,19 @@ from autopack.governance.schemas import DecisionResponse, RequestId
 from autopack.phases import results
 from autopack.phases.governance import decide_request
 from autopack.phases.schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
+from autopack.runs.schemas import PhaseStatusResponse, PhaseStatusUpdate
 
 router = APIRouter()
 
 Actor = Annotated[Principal | None, Depends(require_runner)]
+
+
+@router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse,
+             tags=["runs"])
+def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate, session: WriteSession,
+                  principal: Actor):
+    """Set a phase's state (exact, case-sensitive) and counters; 409 when the run's budget holds new phases."""
+    return json_response(*results.update_status(session, run_id, phase_id, update, actor_of(principal)))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/builder_result", response_model=BuilderResultResponse,

@@ -1,6 +1,7 @@
 """Run lifecycle endpoints (thin: validation in schemas, behaviour in services).
 
-Builder and auditor results are the phases package's endpoints (autopack.phases.router).
+Phase state updates and builder and auditor results are the phases package's endpoints
+(autopack.phases.router): they answer to the run's budget, which sits above runs.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from autopack.runs import service
 from autopack.runs.document import read_run_document
 from autopack.runs.schemas import (
     Label,
-    PhaseStatusResponse,
-    PhaseStatusUpdate,
     RunResponse,
     RunStartRequest,
     Short,
@@ -50,13 +49,6 @@ async def get_run(run_id: str):
     """A run with all tiers and phases (the executor polls this: one thread hop, Core queries)."""
     body = await run_in_read_thread(read_run_document, run_id)
     return Response(body, media_type="application/json")
-
-
-@router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse)
-def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate,
-                  session: WriteSession, principal: Actor):
-    """Set a phase's state (exact, case-sensitive) and counters."""
-    return json_response(service.update_phase_status(session, run_id, phase_id, update, _actor(principal)))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/record_issue", response_model=RecordIssueResponse)

@@ -81,6 +81,7 @@ class PhaseCreate(BaseModel):
     builder_mode: Label | None = None
     scope: dict[str, Any] | None = None
     intention_refs: IntentionRefs | None = None
+    incident_token_cap: Annotated[int, Field(ge=1, le=INT63)] | None = None
 
     @field_validator("scope", mode="after")
     @classmethod
@@ -145,6 +146,13 @@ class RunResponse(BaseModel):
     promotion_eligible_to_main: str
     debt_status: str | None
     failure_reason: str | None
+    token_cap: int
+    max_phases: int
+    max_duration_minutes: int
+    usage_tokens: int
+    budget_hold: str | None  # token_cap | max_duration_minutes | max_phases while no new phase may start
+    budget_approval_id: int | None
+    budget_deadline_at: datetime | None
     tiers: list[TierResponse]
     phases: list[PhaseResponse]
 

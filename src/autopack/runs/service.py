@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from autopack.runs import layout
 from autopack.runs.schemas import PhaseStatusUpdate, RunStartRequest
 from autopack.runs.states import PHASE_STATES, derive_run_state, derive_tier_state
 
+DEFAULT_MAX_PHASES = 25
 PHASE_COLUMNS = tuple(c.name for c in Phase.__table__.columns)
 RESPONSE_PHASE_COLUMNS = (
     Phase.id, Phase.phase_id, Phase.run_id, Phase.tier_id, Phase.name, Phase.description,
@@ -57,12 +59,17 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
             raise BadRequest(f"Phase {phase.phase_id} references unknown tier {phase.tier_id}")
 
     now = utcnow()
+    # A plan that does not name its phase budget gets one large enough for the plan itself.
+    named = "max_phases" in spec.model_fields_set and spec.max_phases
+    max_phases = spec.max_phases if named else max(DEFAULT_MAX_PHASES, len(request.phases))
+    max_minutes = spec.max_duration_minutes or 120
     run = Run(
         id=spec.run_id, state="RUN_CREATED", safety_profile=spec.safety_profile,
         run_scope=spec.run_scope, token_cap=spec.token_cap or 5_000_000,
-        max_phases=spec.max_phases or 25, max_duration_minutes=spec.max_duration_minutes or 120,
+        max_phases=max_phases, max_duration_minutes=max_minutes,
         max_minor_issues_total=3 * len(request.phases) if request.phases else None,
         goal_anchor=spec.goal_anchor, started_at=now, created_at=now, updated_at=now,
+        budget_deadline_at=now + timedelta(minutes=max_minutes),
     )
     session.add(run)
     try:
@@ -86,7 +93,7 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
                   state="QUEUED", task_category=p.task_category, complexity=p.complexity,
                   builder_mode=p.builder_mode, scope=p.scope,
                   intention_refs=p.intention_refs.model_dump() if p.intention_refs else None,
-                  created_at=now, updated_at=now)
+                  incident_token_cap=p.incident_token_cap, created_at=now, updated_at=now)
              for p in request.phases],
         )
     record_event(session, run.id, "run", None, "RUN_CREATED", actor)
@@ -115,6 +122,8 @@ RUN_COLUMNS = (
     Run.id, Run.state, Run.safety_profile, Run.run_scope, Run.created_at, Run.started_at,
     Run.completed_at, Run.tokens_used, Run.ci_runs_used, Run.minor_issues_count,
     Run.major_issues_count, Run.promotion_eligible_to_main, Run.debt_status, Run.failure_reason,
+    Run.token_cap, Run.max_phases, Run.max_duration_minutes, Run.usage_tokens, Run.budget_hold,
+    Run.budget_approval_id, Run.budget_deadline_at,
 )
 TIER_COLUMNS = (
     Tier.id, Tier.tier_id, Tier.name, Tier.state, Tier.tier_index, Tier.cleanliness,

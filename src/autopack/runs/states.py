@@ -11,6 +11,7 @@ RUN_STATES = (
     "CI_RUNNING", "SNAPSHOT_CREATED", "DONE_SUCCESS", "DONE_FAILED_BUDGET_EXHAUSTED",
     "DONE_FAILED_POLICY_VIOLATION", "DONE_FAILED_REQUIRES_HUMAN_REVIEW", "DONE_FAILED_ENVIRONMENT",
 )
+BUDGET_EXHAUSTED = "DONE_FAILED_BUDGET_EXHAUSTED"
 TIER_STATES = ("PENDING", "IN_PROGRESS", "COMPLETE", "FAILED", "SKIPPED")
 # Finished states the server sets itself; a phase re-opened by the executor re-opens the run.
 SERVER_FINAL_RUN_STATES = frozenset({"DONE_SUCCESS", "DONE_FAILED_REQUIRES_HUMAN_REVIEW"})
@@ -35,7 +36,7 @@ def derive_tier_state(phase_states: Iterable[str]) -> str:
 def derive_run_state(current: str, phase_states: Iterable[str]) -> str:
     """The run's state after a phase change (finalises when the last phase ends)."""
     states = list(phase_states)
-    if not states:
+    if not states or current == BUDGET_EXHAUSTED:  # a run stopped over its budget stays stopped
         return current
     if all(s in PHASE_TERMINAL for s in states):
         return "DONE_FAILED_REQUIRES_HUMAN_REVIEW" if "FAILED" in states else "DONE_SUCCESS"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 
+from autopack.auth.deps import Principal, actor_of
 from autopack.auth.privileges import require_runner
 from autopack.core.database import WriteSession
 from autopack.usage import service
@@ -13,9 +16,10 @@ router = APIRouter(tags=["telemetry"], dependencies=[Depends(require_runner)])
 
 
 @router.post("/runs/{run_id}/usage", status_code=201, response_model=UsageBatchResponse)
-def record_usage(run_id: str, batch: UsageBatch, session: WriteSession):
-    """Store a batch of LLM usage events for a run."""
-    return service.record_usage(session, run_id, batch)
+def record_usage(run_id: str, batch: UsageBatch, session: WriteSession,
+                 principal: Annotated[Principal | None, Depends(require_runner)]):
+    """Store a batch of LLM usage events for a run (they count against its token budget)."""
+    return service.record_usage(session, run_id, batch, actor_of(principal))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/metrics", status_code=201,

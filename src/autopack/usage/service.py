@@ -7,16 +7,20 @@ import os
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from autopack.budget import service as budget
 from autopack.core.errors import BadRequest, NotFound
 from autopack.db.base import utcnow
 from autopack.db.models import LlmUsageEvent, Phase, Phase6Metrics, Run, TokenEfficiencyMetrics
 from autopack.usage.schemas import PhaseMetricsIn, UsageBatch, is_storable
 
+MAX_COUNTED_TOKENS = 2**62
 
-def record_usage(session: Session, run_id: str, batch: UsageBatch) -> dict:
-    """Insert a batch of usage events for a run in one statement."""
+
+def record_usage(session: Session, run_id: str, batch: UsageBatch, actor: str = "api") -> dict:
+    """Insert a batch of usage events for a run in one statement; the run's budget counts them."""
     # An id with NUL/surrogates cannot exist, and PostgreSQL would reject the lookup itself.
-    if not is_storable(run_id) or session.get(Run, run_id) is None:
+    run = session.get(Run, run_id, with_for_update=True) if is_storable(run_id) else None
+    if run is None:
         raise NotFound(f"Run {run_id} not found")
     phase_ids = {e.phase_id for e in batch.events if e.phase_id}
     if phase_ids:
@@ -29,7 +33,11 @@ def record_usage(session: Session, run_id: str, batch: UsageBatch) -> dict:
     now = utcnow()
     rows = [{**e.model_dump(), "run_id": run_id, "created_at": e.created_at or now} for e in batch.events]
     session.execute(insert(LlmUsageEvent), rows)
-    return {"run_id": run_id, "recorded": len(rows), "total_tokens": sum(r["total_tokens"] for r in rows)}
+    total = sum(r["total_tokens"] for r in rows)
+    # The row is locked; the sum saturates rather than overflow the column with absurd reports.
+    run.usage_tokens = min((run.usage_tokens or 0) + total, MAX_COUNTED_TOKENS)
+    budget.review(session, run_id, actor)
+    return {"run_id": run_id, "recorded": len(rows), "total_tokens": total}
 
 
 def phase6_enabled() -> bool:
