@@ -109,6 +109,7 @@ def render(results: dict) -> str:
              "GET run, health, update_status, start run x16 each):"),
         *_concurrency_lines(results["concurrency"]),
         "", "Autopilot:", *_autopilot_lines(results),
+        *_live_lines(results.get("live")),
         "", "Scale check (two fresh servers on copies of the database; order small, large, large, small):",
         *_scale_lines(results["scale"]),
         "", f"Summary: {summary(results)}",
@@ -136,6 +137,42 @@ def _autopilot_lines(results: dict) -> list[str]:
                          f"list@1000 {x['list@1000']}x, list@100000 {x['list@100000']}x, "
                          f"approve-all {x['approve_all_500']}x")
     return lines
+
+
+LIVE_LABELS = {"usage_month": "GET /dashboard/usage month, 4 conn", "update_no_streams": "POST update_status",
+               "update_100_streams": "POST update_status, 100 streams", "health_no_streams": "GET /health",
+               "health_500_idle": "GET /health, 500 idle streams"}
+
+
+def _stream_text(s: dict) -> str:
+    """What a stream holder saw: streams open (per the server's gauge), bytes and events received."""
+    return (f"{s.get('open', '?')}/{s['wanted']} open (server gauge {s.get('subscribers_seen_by_server')},"
+            f" {s.get('subscribers_after_close')} after close), {s.get('events', 0):,} events /"
+            f" {s.get('bytes', 0) / 1e6:.1f} MB received; server CPU with no requests"
+            f" {s.get('server_cpu_pct_idle')}% of a core")
+
+
+def _live_lines(live: dict | None) -> list[str]:
+    """Issue [7]: usage at 1M events, update_status with streams open, /health beside idle streams."""
+    if not live:
+        return []
+    seed, up, idle = live["usage_seed"], live["update_overhead"], live["idle_overhead"]
+    rows = live["rows"]
+    return [
+        "", (f"Live (issue [7]; its own server; {seed['events']:,} usage events over {seed['spread_days']} days,"
+             f" {seed['last_30_days']:,} in the month, seeded in {seed['seconds']} s):"),
+        *_group_lines(live, LIVE_LABELS),
+        (f"  update_status, 100 streams vs none: throughput x{up['rps']:.2f}, p50 x{up['p50']:.2f},"
+         f" p99 x{up['p99']:.2f}, CPU/request x{up['cpu_per_request']:.2f}"
+         f" (no setting makes the event write cheaper: CPU/request {rows['update_no_streams']['cpu_us_per_request']:.0f} us"
+         f" with none, {rows['update_100_streams']['cpu_us_per_request']:.0f} us with 100)"),
+        (f"  /health, 500 idle streams vs none: p50 x{idle['p50']:.2f}, p99 x{idle['p99']:.2f},"
+         f" throughput x{idle['rps']:.2f}, CPU/request x{idle['cpu_per_request']:.2f}"),
+        f"  streams on the updated run: {_stream_text(live['streams']['update'])}",
+        f"  idle streams: {_stream_text(live['streams']['idle'])}; with none: "
+        f"{live['streams']['none']['server_cpu_pct_idle']}%",
+        f"  server open-files limit {live.get('server_fd_limit')}",
+    ]
 
 
 def verdicts(results: dict) -> dict[str, bool]:

@@ -1,6 +1,6 @@
 """Loopback load benchmark: Autopack beside a bare FastAPI hello app (issue [1]).
 
-`make bench` (about 3 minutes) or `make bench BENCH_ARGS=--quick` (about 1); see bench/README.md.
+`make bench` (about 6 minutes) or `make bench BENCH_ARGS=--quick` (about 3); see bench/README.md.
 Prints a table and writes bench/results/latest.json (exit 1 on a failed target with --strict).
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 import autopilot_actions
 import autopilot_check
 import burst
+import live
 import payloads
 import report
 import scenarios
@@ -90,6 +91,12 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
         actions_fx = autopilot_actions.prepare(autopack.url, db)
         results["autopilot"] = autopilot_actions.measure(autopack.url, actions_fx, hello_url=hello.url,
                                                          requests=100 if args.quick else 300)
+        _step(f"live: usage at {live.USAGE_EVENTS:,} events, update_status with {live.UPDATE_STREAMS} streams, "
+              f"/health beside {live.IDLE_STREAMS} idle streams")
+        live_db = work / "live.db"
+        live_server = _serve(stack, start_autopack(work, live_db, "autopack-live", hello.port), "/health")
+        results["live"] = live.measure(driver, hello, live_server, live_db)
+        live_server.stop()
         _step(f"seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
         small_db, large_db = work / "scale-small.db", work / "scale-large.db"
         seeds = _seed_scale(db, small_db, large_db, args.scale_runs)
@@ -136,11 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; with --strict, exit 1 when a target fails."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    fd_limit = live.raise_fd_limit()  # before any server starts: they and the stream holders inherit it
     _step("choosing the load driver")
     driver = Driver(*choose_driver(args.driver), load_spec(args))
     work = Path(tempfile.mkdtemp(prefix="autopack-bench-"))
     try:
         results = measure_all(args, driver, work)
+        results["meta"]["fd_limit"] = fd_limit
     finally:
         if args.keep_workdir:
             print(f"work directory kept: {work}", file=sys.stderr)
