@@ -8,6 +8,7 @@ from pathlib import Path
 from autopack.core.database import session_scope
 from autopack.db.models import Phase, Run, Tier
 from autopack.runs.layout import run_dir
+from autopack.runs.states import BUCKET_NAMES, PhaseCounts
 
 T0 = datetime(2026, 1, 10, 12, 0, 0, tzinfo=UTC)
 
@@ -28,6 +29,10 @@ def insert_run(run_id: str, *, created_at: datetime = T0, phase_states: tuple[st
             name = phase_names[index] if index < len(phase_names) else f"Phase {index}"
             session.add(Phase(run_id=run_id, tier_id=tier.id, phase_id=f"P{index}", phase_index=index,
                               name=name, state=phase_state, tokens_used=10 * index, builder_attempts=index))
+        counts = PhaseCounts.of(phase_states)
+        for row in (session.get(Run, run_id), tier):  # the counters the server keeps in step
+            for name in BUCKET_NAMES:
+                setattr(row, name, getattr(counts, name))
     return run_id
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from autopack.approvals import service as approvals
@@ -27,7 +27,7 @@ from autopack.db.base import utcnow
 from autopack.db.models import ApprovalRequest, Phase, Run
 from autopack.events import log as events
 from autopack.runs import service as runs
-from autopack.runs.states import BUDGET_EXHAUSTED
+from autopack.runs.states import BUDGET_EXHAUSTED, PhaseCounts
 
 CONTEXT = "budget_extension"
 ACTOR = "system:budget"
@@ -40,7 +40,7 @@ BATCH = 100
 
 
 @dataclass(frozen=True)
-class PhaseCounts:
+class PhaseUse:
     """How many of a run's phases have started and how many wait, and the next one to start."""
 
     started: int
@@ -48,7 +48,7 @@ class PhaseCounts:
     next_queued: str | None
 
 
-def counts_of(phases: Iterable[tuple[str, str]]) -> PhaseCounts:
+def counts_of(phases: Iterable[tuple[str, str]]) -> PhaseUse:
     """The same counts from a run's (phase_id, state) pairs already read, in phase order."""
     started, queued = 0, []
     for phase_id, state in phases:
@@ -56,7 +56,7 @@ def counts_of(phases: Iterable[tuple[str, str]]) -> PhaseCounts:
             queued.append(phase_id)
         elif state not in NOT_STARTED:
             started += 1
-    return PhaseCounts(started, len(queued), queued[0] if queued else None)
+    return PhaseUse(started, len(queued), queued[0] if queued else None)
 
 
 def incidents(phases) -> list[dict[str, Any]]:  # noqa: ANN001 - rows with the phase's token columns
@@ -78,19 +78,16 @@ def deadline_for(started_at: datetime | None, minutes: int) -> datetime | None:
     return None if started_at is None else started_at + timedelta(minutes=minutes)
 
 
-def phase_counts(session: Session, run_id: str) -> PhaseCounts:
-    """Started and queued phases of a run (one grouped query), and the first queued one by index."""
-    by_state = dict(session.execute(select(Phase.state, func.count()).where(Phase.run_id == run_id)
-                                    .group_by(Phase.state)).all())
-    queued = by_state.get("QUEUED", 0)
-    started = sum(n for state, n in by_state.items() if state not in NOT_STARTED)
+def phase_counts(session: Session, run: Run) -> PhaseUse:
+    """Started and queued phases of a run (its counters), and the first queued one by index."""
+    counts = PhaseCounts.read(run)
     next_queued = session.scalar(
-        select(Phase.phase_id).where(Phase.run_id == run_id, Phase.state == "QUEUED")
-        .order_by(Phase.phase_index, Phase.id).limit(1)) if queued else None
-    return PhaseCounts(started, queued, next_queued)
+        select(Phase.phase_id).where(Phase.run_id == run.id, Phase.state == "QUEUED")
+        .order_by(Phase.phase_index, Phase.id).limit(1)) if counts.phases_pending else None
+    return PhaseUse(counts.started, counts.phases_pending, next_queued)
 
 
-def exhausted_limit(run: Run, counts: PhaseCounts, now: datetime) -> str | None:
+def exhausted_limit(run: Run, counts: PhaseUse, now: datetime) -> str | None:
     """The first limit the run has reached while phases still wait to start, or None."""
     if not counts.queued:
         return None
@@ -103,7 +100,7 @@ def exhausted_limit(run: Run, counts: PhaseCounts, now: datetime) -> str | None:
     return None
 
 
-def _usage_of(run: Run, limit: str, counts: PhaseCounts, now: datetime) -> int:
+def _usage_of(run: Run, limit: str, counts: PhaseUse, now: datetime) -> int:
     if limit == "token_cap":
         return counted_tokens(run)
     if limit == "max_phases":
@@ -111,7 +108,7 @@ def _usage_of(run: Run, limit: str, counts: PhaseCounts, now: datetime) -> int:
     return int((now - run.started_at).total_seconds() // 60) if run.started_at else 0
 
 
-def proposed_extension(run: Run, limit: str, counts: PhaseCounts, now: datetime) -> int:
+def proposed_extension(run: Run, limit: str, counts: PhaseUse, now: datetime) -> int:
     """What approving without an amount adds: enough to clear the overshoot and a quarter more
     (for phases: enough to start every queued phase)."""
     if limit == "max_phases":
@@ -127,13 +124,13 @@ def review(session: Session, run_id: str, actor: str) -> None:
     if run is None or run.budget_hold is not None or run.state.startswith("DONE_"):
         return
     now = utcnow()
-    counts = phase_counts(session, run_id)
+    counts = phase_counts(session, run)
     limit = exhausted_limit(run, counts, now)
     if limit is not None:
         _hold(session, run, limit, counts, now, actor)
 
 
-def _hold(session: Session, run: Run, limit: str, counts: PhaseCounts, now: datetime, actor: str) -> None:
+def _hold(session: Session, run: Run, limit: str, counts: PhaseUse, now: datetime, actor: str) -> None:
     cap, used = getattr(run, limit), _usage_of(run, limit, counts, now)
     extension = proposed_extension(run, limit, counts, now)
     unit = UNITS[limit]
@@ -197,10 +194,11 @@ def _stop(session: Session, run: Run, request: ApprovalRequest) -> None:
     queued = session.scalars(select(Phase).where(Phase.run_id == run.id, Phase.state == "QUEUED")
                              .order_by(Phase.phase_index, Phase.id)).all()
     for phase in queued:
+        before = runs.mark(phase)
         runs.set_phase_state(session, phase, "SKIPPED", actor, reason)
         phase.updated_at = now
+        runs.roll_up(session, run, phase, before, actor)
         runs.mirror_phase_file(session, phase, phase.tier.tier_id)
-    runs.refresh_rollups(session, run, actor)
     details = {"limit": run.budget_hold, "approval_id": request.id, "outcome": request.status,
                "phases_skipped": len(queued)}
     audit.append_event(session, action="run.budget_stopped", actor=actor, target_type="run",
@@ -228,7 +226,7 @@ def refuse_start(session: Session, run_id: str, phase_id: str, new_state: str, a
             "budget_hold": run.budget_hold, "approval_id": run.budget_approval_id}
 
 
-def status(run, counts: PhaseCounts) -> dict[str, Any]:  # noqa: ANN001 - a Run or a row of its columns
+def status(run, counts: PhaseUse) -> dict[str, Any]:  # noqa: ANN001 - a Run or a row of its columns
     """The run's budgets as the status endpoints show them."""
     return {"hold": run.budget_hold, "held_at": run.budget_held_at, "approval_id": run.budget_approval_id,
             "tokens_counted": counted_tokens(run), "token_cap": run.token_cap,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
@@ -13,45 +13,24 @@ from autopack.core.errors import NotFound, Unprocessable
 from autopack.core.ids import id_problem
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, Run
+from autopack.runs.states import BUCKET_NAMES, PhaseCounts
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_OFFSET = 2**31 - 1
 
-# Phase buckets: every phase state falls in exactly one, so the counts add up to phases_total.
-# The reference counted EXECUTING only as in progress, so a phase in GATE or CI_RUNNING (where a
-# builder result puts it) was in no bucket at all.
-COMPLETED = ("COMPLETE",)
-IN_PROGRESS = ("EXECUTING", "GATE", "CI_RUNNING")
-PENDING = ("QUEUED",)
-FAILED = ("FAILED",)
-SKIPPED = ("SKIPPED",)
-_BUCKETS = (("phases_completed", COMPLETED), ("phases_in_progress", IN_PROGRESS),
-            ("phases_pending", PENDING), ("phases_failed", FAILED), ("phases_skipped", SKIPPED))
+# Phase buckets (runs.states.BUCKETS): every state falls in exactly one, so the counts add up to
+# phases_total. The reference counted EXECUTING only as in progress, so a phase in GATE or
+# CI_RUNNING (where a builder result puts it) was in no bucket at all.
 _NOT_CURRENT = ("COMPLETE", "SKIPPED")  # the current phase is the first one not done (reference)
 
 _SUMMARY_COLUMNS = (Run.id, Run.state, Run.created_at, Run.started_at, Run.completed_at,
-                    Run.tokens_used, Run.token_cap)
+                    Run.tokens_used, Run.token_cap, *(getattr(Run, name) for name in BUCKET_NAMES))
 
 
 def clamp_page(limit: int, offset: int) -> tuple[int, int]:
     """The reference clamps instead of refusing: limit to 1..100, offset to ≥ 0."""
     return min(max(limit, 1), MAX_LIMIT), min(max(offset, 0), MAX_OFFSET)
-
-
-def _zero_counts() -> dict[str, int]:
-    return {"phases_total": 0, **{key: 0 for key, _ in _BUCKETS}}
-
-
-def _phase_counts(session: Session, run_ids: list[str]) -> dict[str, dict[str, int]]:
-    """Phase counts of every listed run in one grouped query."""
-    if not run_ids:
-        return {}
-    columns = [func.count().label("phases_total")]
-    columns += [func.sum(case((Phase.state.in_(states), 1), else_=0)).label(key) for key, states in _BUCKETS]
-    stmt = select(Phase.run_id, *columns).where(Phase.run_id.in_(run_ids)).group_by(Phase.run_id)
-    return {row.run_id: {key: int(value or 0) for key, value in row._mapping.items() if key != "run_id"}
-            for row in session.execute(stmt)}
 
 
 def _current_phase_names(session: Session, run_ids: list[str]) -> dict[str, str]:
@@ -76,14 +55,12 @@ def list_runs(session: Session, limit: int, offset: int) -> dict[str, Any]:
     page = session.execute(
         select(*_SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
     ).all()
-    ids = [row.id for row in page]
-    counts = _phase_counts(session, ids)
-    current = _current_phase_names(session, ids)
+    current = _current_phase_names(session, [row.id for row in page])
     runs = []
     for row in page:
         summary = dict(row._mapping)
         summary["tokens_used"] = summary["tokens_used"] or 0
-        summary.update(counts.get(row.id) or _zero_counts())
+        summary["phases_total"] = PhaseCounts.read(row).total  # the run's counters, kept in step
         summary["current_phase_name"] = current.get(row.id)
         runs.append(summary)
     return {"runs": runs, "total": total, "limit": limit, "offset": offset}
@@ -113,9 +90,8 @@ def run_progress(session: Session, run_id: str) -> dict[str, Any]:
     phases = [dict(row._mapping) for row in session.execute(
         select(*_PROGRESS_PHASE_COLUMNS).where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)
     )]
-    counts = {"phases_total": len(phases)}
-    for key, states in _BUCKETS:
-        counts[key] = sum(1 for phase in phases if phase["state"] in states)
+    tally = PhaseCounts.of(phase["state"] for phase in phases)
+    counts = {"phases_total": tally.total, **{name: getattr(tally, name) for name in BUCKET_NAMES}}
     return {
         "run_id": run.id,
         "state": run.state,

@@ -48,7 +48,8 @@ def decide_request(session: Session, request_id: str, *, approved: bool, actor: 
     if decision.verdict is not None:
         phase = runs.get_phase(session, decision.run_id, decision.phase_id)
         if phase is not None:
+            before = runs.mark(phase)
             settle_patch(session, phase, decision.verdict, actor)
-            runs.refresh_rollups(session, run, actor)
+            runs.roll_up(session, run, phase, before, actor)
             runs.mirror_phase_file(session, phase, phase.tier.tier_id)
     return decision.answer

@@ -51,6 +51,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         probe_results=[p.model_dump() for p in result.probe_results],
         suggested_issues=[i.model_dump() for i in result.suggested_issues],
     ))
+    before = service.mark(phase)
     events.record(session, "builder.result", run_id=run_id, payload={
         "phase_id": phase_id, "status": result.status, "run_type": result.run_type, "actor": actor,
         "tokens_used": result.tokens_used, "patch_bytes": len(patch.encode())})
@@ -67,7 +68,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         verdict = apply_maintenance_patch(session, phase, patch, result.allowed_paths, actor)
     elif patch and result.status == "success":
         service.set_phase_state(session, phase, "GATE", actor)
-    service.refresh_rollups(session, run, actor)
+    service.roll_up(session, run, phase, before, actor)
     budget.review(session, run_id, actor)
     service.mirror_phase_file(session, phase, tier_key)
     if verdict is not None and not verdict.applied:
@@ -93,6 +94,7 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
         suggested_patches=[p.model_dump() for p in result.suggested_patches],
         auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used,
     ))
+    before = service.mark(phase)
     events.record(session, "auditor.result", run_id=run_id, payload={
         "phase_id": phase_id, "recommendation": result.recommendation, "confidence": result.confidence,
         "issues_found": len(result.issues_found), "actor": actor})
@@ -103,6 +105,6 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
         issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
-    service.refresh_rollups(session, run, actor)
+    service.roll_up(session, run, phase, before, actor)
     budget.review(session, run_id, actor)
     return {"message": "Auditor result submitted"}

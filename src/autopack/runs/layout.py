@@ -108,7 +108,9 @@ class RunSnapshot:
     major_issues_count: int
     started_at: datetime | None
     completed_at: datetime | None
-    phase_states: tuple[str, ...]
+    phases_total: int
+    phases_done: int  # COMPLETE or SKIPPED
+    phases_failed: int
     tier_count: int
 
 
@@ -118,9 +120,7 @@ def _iso(value: datetime | None) -> str:
 
 def render_run_summary(run: RunSnapshot) -> str:
     """run_summary.md: Status, Progress, Budgets, Issues."""
-    total = len(run.phase_states)
-    done = sum(1 for s in run.phase_states if s in {"COMPLETE", "SKIPPED"})
-    failed = sum(1 for s in run.phase_states if s == "FAILED")
+    total, done, failed = run.phases_total, run.phases_done, run.phases_failed
     return (
         f"# Run Summary: {run.run_id}\n\n"
         f"## Status\n- State: {run.state}\n- Safety profile: {run.safety_profile}\n"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, bindparam, cast, insert, select
+from sqlalchemy import Text, bindparam, cast, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +21,14 @@ from autopack.events import log as events
 from autopack.issues import service as issues
 from autopack.runs import layout
 from autopack.runs.schemas import PhaseStatusUpdate, RunStartRequest
-from autopack.runs.states import PHASE_STATES, derive_run_state, derive_tier_state
+from autopack.runs.states import (
+    BUCKET_NAMES,
+    BUCKETS,
+    PHASE_STATES,
+    PhaseCounts,
+    derive_run_state,
+    derive_tier_state,
+)
 
 DEFAULT_MAX_PHASES = 25
 PHASE_COLUMNS = tuple(c.name for c in Phase.__table__.columns)
@@ -69,7 +78,7 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
         max_phases=max_phases, max_duration_minutes=max_minutes,
         max_minor_issues_total=3 * len(request.phases) if request.phases else None,
         goal_anchor=spec.goal_anchor, started_at=now, created_at=now, updated_at=now,
-        budget_deadline_at=now + timedelta(minutes=max_minutes),
+        budget_deadline_at=now + timedelta(minutes=max_minutes), phases_pending=len(request.phases),
     )
     session.add(run)
     try:
@@ -77,11 +86,13 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
     except IntegrityError:  # a concurrent start of the same id won the race
         raise BadRequest(f"Run {spec.run_id} already exists") from None
     tier_pk: dict[str, int] = {}
+    per_tier = Counter(p.tier_id for p in request.phases)
     if request.tiers:
         rows = session.execute(
             insert(Tier).returning(Tier.id, Tier.tier_id),
             [dict(run_id=run.id, tier_id=t.tier_id, tier_index=t.tier_index, name=t.name,
-                  description=t.description, state="PENDING", created_at=now, updated_at=now)
+                  description=t.description, state="PENDING", created_at=now, updated_at=now,
+                  phases_pending=per_tier.get(t.tier_id, 0))
              for t in request.tiers],
         ).all()
         tier_pk = {tier_id: pk for pk, tier_id in rows}
@@ -98,7 +109,7 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
         )
     record_event(session, run.id, "run", None, "RUN_CREATED", actor)
 
-    run_snap = _run_snapshot(run, ["QUEUED"] * len(request.phases), len(request.tiers))
+    run_snap = _run_snapshot(run, len(request.tiers))
     tiers = [layout.TierSnapshot(t.tier_id, t.tier_index, t.name, t.description, "PENDING",
                                  tuple(p.phase_id for p in request.phases if p.tier_id == t.tier_id))
              for t in request.tiers]
@@ -110,11 +121,13 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
     return run.id
 
 
-def _run_snapshot(run: Run, phase_states: list[str], tier_count: int) -> layout.RunSnapshot:
+def _run_snapshot(run: Run, tier_count: int) -> layout.RunSnapshot:
+    counts = PhaseCounts.read(run)
     return layout.RunSnapshot(
         run.id, run.state, run.safety_profile, run.run_scope, run.token_cap, run.tokens_used or 0,
         run.max_phases, run.max_duration_minutes, run.minor_issues_count or 0,
-        run.major_issues_count or 0, run.started_at, run.completed_at, tuple(phase_states), tier_count,
+        run.major_issues_count or 0, run.started_at, run.completed_at, counts.total,
+        counts.phases_completed + counts.phases_skipped, counts.phases_failed, tier_count,
     )
 
 
@@ -228,49 +241,82 @@ def set_phase_state(session: Session, phase: Phase, new_state: str, actor: str,
     return True
 
 
-def refresh_rollups(session: Session, run: Run, actor: str) -> tuple[bool, list[Tier]]:
-    """Recompute tier states, token and issue sums, and the run state from the phases.
+@dataclass(frozen=True)
+class Mark:
+    """A phase's rolled-up values before a change (`mark` it, change it, then `roll_up`)."""
 
-    Returns (run state changed, tiers whose state changed).
-    """
-    session.flush()
-    rows = session.execute(
-        select(Phase.tier_id, Phase.state, Phase.tokens_used, Phase.minor_issues_count,
-               Phase.major_issues_count).where(Phase.run_id == run.id)
-    ).all()
-    tiers = session.scalars(select(Tier).where(Tier.run_id == run.id)).all()
+    state: str
+    tokens_used: int
+    minor_issues_count: int
+    major_issues_count: int
+
+
+SUMS = ("tokens_used", "minor_issues_count", "major_issues_count")
+
+
+def mark(phase: Phase) -> Mark:
+    """What a phase counts for in its tier and run right now."""
+    return Mark(phase.state, phase.tokens_used or 0, phase.minor_issues_count or 0, phase.major_issues_count or 0)
+
+
+def roll_up(session: Session, run: Run, phase: Phase, before: Mark, actor: str) -> bool:
+    """Carry one phase's change into its tier and its (locked) run: counters and sums by difference,
+    states derived from the counters. Returns whether the run's state changed."""
     now = utcnow()
-    changed_tiers = []
-    for tier in tiers:
-        mine = [r for r in rows if r.tier_id == tier.id]
-        tier.tokens_used = sum(r.tokens_used or 0 for r in mine)
-        tier.minor_issues_count = sum(r.minor_issues_count or 0 for r in mine)
-        tier.major_issues_count = sum(r.major_issues_count or 0 for r in mine)
-        new_state = derive_tier_state(r.state for r in mine)
-        if new_state != tier.state:
-            record_event(session, run.id, "tier", tier.state, new_state, actor, tier_id=tier.tier_id)
-            tier.state = new_state
-            if new_state != "PENDING" and tier.started_at is None:
-                tier.started_at = now
-            tier.completed_at = now if new_state in {"COMPLETE", "FAILED", "SKIPPED"} else None
-            changed_tiers.append(tier)
-    run.tokens_used = sum(r.tokens_used or 0 for r in rows)
-    run.minor_issues_count = sum(r.minor_issues_count or 0 for r in rows)
-    run.major_issues_count = sum(r.major_issues_count or 0 for r in rows)
-    new_run_state = derive_run_state(run.state, [r.state for r in rows])
+    tier = session.get(Tier, phase.tier_id)
+    moved = before.state != phase.state
+    for row in (tier, run):
+        for key in SUMS:
+            delta = (getattr(phase, key) or 0) - getattr(before, key)
+            if delta:
+                setattr(row, key, (getattr(row, key) or 0) + delta)
+        if moved:
+            setattr(row, BUCKETS[before.state], getattr(row, BUCKETS[before.state]) - 1)
+            setattr(row, BUCKETS[phase.state], getattr(row, BUCKETS[phase.state]) + 1)
+    run.updated_at = now
+    if not moved:
+        return False
+    tier_changed = _settle_tier(session, run.id, tier, actor, now)
+    new_run_state = derive_run_state(run.state, PhaseCounts.read(run))
     run_changed = new_run_state != run.state
     if run_changed:
         record_event(session, run.id, "run", run.state, new_run_state, actor)
         run.state = new_run_state
         run.completed_at = now if new_run_state.startswith("DONE_") else None
-    run.updated_at = now
-    if run_changed or changed_tiers:
-        states = [r.state for r in rows]
-        run_snap = _run_snapshot(run, states, len(tiers))
-        tier_snaps = [layout.TierSnapshot(t.tier_id, t.tier_index, t.name, t.description, t.state,
-                                          ()) for t in changed_tiers]
+    if run_changed or tier_changed:
+        tier_count = session.scalar(select(func.count()).select_from(Tier).where(Tier.run_id == run.id))
+        run_snap = _run_snapshot(run, tier_count)
+        tier_snaps = [layout.TierSnapshot(tier.tier_id, tier.tier_index, tier.name, tier.description,
+                                          tier.state, ())] if tier_changed else []
         mirror_after_commit(session, lambda: layout.write_run_files(run_snap, tier_snaps, run_id=run.id))
-    return run_changed, changed_tiers
+    return run_changed
+
+
+def _settle_tier(session: Session, run_id: str, tier: Tier, actor: str, now) -> bool:  # noqa: ANN001
+    new_state = derive_tier_state(PhaseCounts.read(tier))
+    if new_state == tier.state:
+        return False
+    record_event(session, run_id, "tier", tier.state, new_state, actor, tier_id=tier.tier_id)
+    tier.state = new_state
+    if new_state != "PENDING" and tier.started_at is None:
+        tier.started_at = now
+    tier.completed_at = now if new_state in {"COMPLETE", "FAILED", "SKIPPED"} else None
+    return True
+
+
+def recount(session: Session, run_id: str) -> dict[str, Any]:
+    """The run's and its tiers' counters and sums computed from every phase (checks and repairs)."""
+    rows = session.execute(
+        select(Phase.tier_id, Phase.state, Phase.tokens_used, Phase.minor_issues_count,
+               Phase.major_issues_count).where(Phase.run_id == run_id)).all()
+
+    def totals(mine) -> dict[str, int]:  # noqa: ANN001
+        counts = PhaseCounts.of(r.state for r in mine)
+        return {**{name: getattr(counts, name) for name in BUCKET_NAMES},
+                **{key: sum(getattr(r, key) or 0 for r in mine) for key in SUMS}}
+
+    tiers = session.scalars(select(Tier.id).where(Tier.run_id == run_id)).all()
+    return {"run": totals(rows), "tiers": {pk: totals([r for r in rows if r.tier_id == pk]) for pk in tiers}}
 
 
 def mirror_phase_file(session: Session, phase: Phase, tier_key: str) -> None:
@@ -293,6 +339,7 @@ def update_phase_status(session: Session, run_id: str, phase_id: str, update: Ph
     phase = get_phase(session, run_id, phase_id) if run is not None else None
     if phase is None:
         raise NotFound(f"Phase {phase_id} not found in run {run_id}")
+    before = mark(phase)
     for field in ("builder_attempts", "tokens_used", "minor_issues_count", "major_issues_count",
                   "quality_level", "quality_blocked"):
         value = getattr(update, field)
@@ -300,7 +347,7 @@ def update_phase_status(session: Session, run_id: str, phase_id: str, update: Ph
             setattr(phase, field, value)
     set_phase_state(session, phase, update.state, actor)
     phase.updated_at = utcnow()
-    refresh_rollups(session, run, actor)
+    roll_up(session, run, phase, before, actor)
     mirror_phase_file(session, phase, phase.tier.tier_id)
     return {"message": f"Phase {phase_id} updated to state {update.state}",
             "phase": phase_document(phase)}
@@ -313,7 +360,8 @@ def record_phase_issue(session: Session, run_id: str, phase_id: str, actor: str,
     if phase is None:
         raise NotFound(f"Phase {phase_id} not found in run {run_id}")
     tier_key = phase.tier.tier_id
+    before = mark(phase)
     out = issues.record_issue(session, phase, tier_key, **issue)
-    refresh_rollups(session, run, actor)
+    roll_up(session, run, phase, before, actor)
     mirror_phase_file(session, phase, tier_key)
     return out

@@ -51,6 +51,12 @@ class Run(Base):
     budget_hold: Mapped[str | None] = mapped_column(String(32), nullable=True)
     budget_held_at: Mapped[datetime | None] = mapped_column(nullable=True)
     budget_approval_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Phases per state bucket (runs.states.BUCKETS), kept in step with every phase change.
+    phases_pending: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_in_progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_skipped: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     tiers: Mapped[list[Tier]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="Tier.tier_index"
@@ -89,6 +95,12 @@ class Tier(Base):
     minor_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     major_issues_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     cleanliness: Mapped[str] = mapped_column(String(32), nullable=False, default="clean")
+    # Phases per state bucket (runs.states.BUCKETS), kept in step with every phase change.
+    phases_pending: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_in_progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    phases_skipped: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
