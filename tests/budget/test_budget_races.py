@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from autopack.approvals import service as approvals
 from autopack.approvals.timeouts import expire_due_requests
-from autopack.budget import service as budget
 from autopack.core.database import session_scope
 from autopack.db.base import utcnow
 from autopack.db.models import ApprovalRequest, Run
+from autopack.phases.results import update_status
+from autopack.runs.schemas import PhaseStatusUpdate
 from autopack.usage.schemas import UsageBatch
 from autopack.usage.service import record_usage
 from tests.budget.test_budget import budget_requests, run_row, start
@@ -41,7 +42,7 @@ def test_concurrent_usage_reports_raise_one_request(client):
     batch = UsageBatch.model_validate({"events": [{"provider": "p", "model": "m", "role": "builder",
                                                    "total_tokens": 400}]})
     jobs = [lambda s: record_usage(s, "budget-run", batch, "user:x") for _ in range(6)]
-    jobs += [lambda s, p=f"F1.{i}": budget.refuse_start(s, "budget-run", p, "EXECUTING", "user:y")
+    jobs += [lambda s, p=f"F1.{i}": update_status(s, "budget-run", p, PhaseStatusUpdate(state="EXECUTING"), "user:y")
              for i in range(1, 4)]
     assert _together(jobs) == []
     assert run_row().usage_tokens == 2400

@@ -41,22 +41,16 @@ BATCH = 100
 
 @dataclass(frozen=True)
 class PhaseUse:
-    """How many of a run's phases have started and how many wait, and the next one to start."""
+    """How many of a run's phases have started and how many wait to start."""
 
     started: int
     queued: int
-    next_queued: str | None
 
 
-def counts_of(phases: Iterable[tuple[str, str]]) -> PhaseUse:
-    """The same counts from a run's (phase_id, state) pairs already read, in phase order."""
-    started, queued = 0, []
-    for phase_id, state in phases:
-        if state == "QUEUED":
-            queued.append(phase_id)
-        elif state not in NOT_STARTED:
-            started += 1
-    return PhaseUse(started, len(queued), queued[0] if queued else None)
+def counts_of(states: Iterable[str]) -> PhaseUse:
+    """The same counts from a run's phase states already read."""
+    counts = PhaseCounts.of(states)
+    return PhaseUse(counts.started, counts.phases_pending)
 
 
 def incidents(phases) -> list[dict[str, Any]]:  # noqa: ANN001 - rows with the phase's token columns
@@ -78,13 +72,15 @@ def deadline_for(started_at: datetime | None, minutes: int) -> datetime | None:
     return None if started_at is None else started_at + timedelta(minutes=minutes)
 
 
-def phase_counts(session: Session, run: Run) -> PhaseUse:
-    """Started and queued phases of a run (its counters), and the first queued one by index."""
+def phase_counts(run: Run) -> PhaseUse:
+    """Started and queued phases of a run, from its counters."""
     counts = PhaseCounts.read(run)
-    next_queued = session.scalar(
-        select(Phase.phase_id).where(Phase.run_id == run.id, Phase.state == "QUEUED")
-        .order_by(Phase.phase_index, Phase.id).limit(1)) if counts.phases_pending else None
-    return PhaseUse(counts.started, counts.phases_pending, next_queued)
+    return PhaseUse(counts.started, counts.phases_pending)
+
+
+def _next_queued(session: Session, run_id: str) -> str | None:
+    return session.scalar(select(Phase.phase_id).where(Phase.run_id == run_id, Phase.state == "QUEUED")
+                          .order_by(Phase.phase_index, Phase.id).limit(1))
 
 
 def exhausted_limit(run: Run, counts: PhaseUse, now: datetime) -> str | None:
@@ -121,10 +117,16 @@ def proposed_extension(run: Run, limit: str, counts: PhaseUse, now: datetime) ->
 def review(session: Session, run_id: str, actor: str) -> None:
     """After a change to a locked run: hold it when it has reached a limit and phases still wait."""
     run = session.get(Run, run_id)
-    if run is None or run.budget_hold is not None or run.state.startswith("DONE_"):
+    if run is not None:
+        review_run(session, run, actor)
+
+
+def review_run(session: Session, run: Run, actor: str) -> None:  # a Run or a record of its row
+    """`review` for a run already read (its counters say how many phases started and wait)."""
+    if run.budget_hold is not None or run.state.startswith("DONE_"):
         return
     now = utcnow()
-    counts = phase_counts(session, run)
+    counts = phase_counts(run)
     limit = exhausted_limit(run, counts, now)
     if limit is not None:
         _hold(session, run, limit, counts, now, actor)
@@ -141,7 +143,7 @@ def _hold(session: Session, run: Run, limit: str, counts: PhaseUse, now: datetim
                         f"Approve to extend it by {extension} {unit} (or by the amount you give), "
                         "reject to stop the run."}
     created = approvals.create_request(session, ApprovalRequestIn(
-        run_id=run.id, phase_id=counts.next_queued, context=CONTEXT, decision_info=info), ACTOR)
+        run_id=run.id, phase_id=_next_queued(session, run.id), context=CONTEXT, decision_info=info), ACTOR)
     request = created.approval
     run.budget_hold, run.budget_held_at, run.budget_approval_id = limit, now, request.id
     events.record(session, "run.budget_held", run_id=run.id, payload={
@@ -181,7 +183,7 @@ def _extend(session: Session, run: Run, request: ApprovalRequest, amount: int | 
     audit.append_event(session, action="run.budget_extended", actor=actor, target_type="run",
                        target_id=run.id, details=details)
     events.record(session, "run.budget_extended", run_id=run.id, payload={**details, "actor": actor})
-    review(session, run.id, actor)  # another limit (or too small an amount) holds it again
+    review_run(session, run, actor)  # another limit (or too small an amount) holds it again
 
 
 def _stop(session: Session, run: Run, request: ApprovalRequest) -> None:
@@ -197,7 +199,7 @@ def _stop(session: Session, run: Run, request: ApprovalRequest) -> None:
         before = runs.mark(phase)
         runs.set_phase_state(session, phase, "SKIPPED", actor, reason)
         phase.updated_at = now
-        runs.roll_up(session, run, phase, before, actor)
+        runs.roll_up(session, run, phase.tier, phase, before, actor)
         runs.mirror_phase_file(session, phase, phase.tier.tier_id)
     details = {"limit": run.budget_hold, "approval_id": request.id, "outcome": request.status,
                "phases_skipped": len(queued)}
@@ -206,21 +208,17 @@ def _stop(session: Session, run: Run, request: ApprovalRequest) -> None:
     events.record(session, "run.budget_stopped", run_id=run.id, payload={**details, "actor": actor})
 
 
-def refuse_start(session: Session, run_id: str, phase_id: str, new_state: str, actor: str) -> dict | None:
-    """Why a queued phase may not start now (the 409 body), or None; may raise the hold itself."""
-    if new_state in NOT_STARTED:
-        return None
-    run = runs.lock_run(session, run_id)
-    phase = runs.get_phase(session, run_id, phase_id) if run is not None else None
-    if phase is None or phase.state not in NOT_STARTED:  # only starting a phase is refused
+def refuse_start(session: Session, run: Run, phase: Phase, new_state: str, actor: str) -> dict | None:
+    """Why a phase of a locked run may not start now (the 409 body), or None; may raise the hold itself."""
+    if new_state in NOT_STARTED or phase.state not in NOT_STARTED:  # only starting a phase is refused
         return None
     if run.state == ENDED:
-        return {"detail": f"Run {run_id} ended: its budget is exhausted ({run.failure_reason})",
+        return {"detail": f"Run {run.id} ended: its budget is exhausted ({run.failure_reason})",
                 "budget_hold": run.budget_hold, "approval_id": run.budget_approval_id}
-    review(session, run_id, actor)
+    review_run(session, run, actor)
     if run.budget_hold is None:
         return None
-    return {"detail": (f"Run {run_id} reached its {run.budget_hold}: phase {phase_id} was not started; "
+    return {"detail": (f"Run {run.id} reached its {run.budget_hold}: phase {phase.phase_id} was not started; "
                        f"approval request #{run.budget_approval_id} decides whether to extend the budget "
                        "or stop the run"),
             "budget_hold": run.budget_hold, "approval_id": run.budget_approval_id}
@@ -247,10 +245,11 @@ def hold_overdue_runs(now: datetime | None = None, *, batch: int = BATCH) -> int
     held = 0
     for run_id in ids:
         with session_scope() as session:
-            if runs.lock_run(session, run_id) is None:
+            run = runs.lock_run(session, run_id)
+            if run is None:
                 continue
-            review(session, run_id, ACTOR)
-            held += session.get(Run, run_id).budget_hold is not None
+            review_run(session, run, ACTOR)
+            held += run.budget_hold is not None
     return held
 
 

@@ -105,7 +105,7 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
         "quality_blocked": blocked,
         "quality_warnings": warnings,
         "token_efficiency": efficiency if efficiency["total_phases"] > 0 else None,
-        "budget": budget.status(run, budget.counts_of((p.phase_id, p.state) for p in phases)),
+        "budget": budget.status(run, budget.counts_of(p.state for p in phases)),
         "incident_token_cap_exceeded": budget.incidents(phases),
     }
 

@@ -102,7 +102,7 @@ def run_progress(session: Session, run_id: str) -> dict[str, Any]:
         "token_cap": run.token_cap,
         **counts,
         "phases": phases,
-        "budget": budget.status(run, budget.counts_of((p["phase_id"], p["state"]) for p in phases)),
+        "budget": budget.status(run, budget.counts_of(p["state"] for p in phases)),
     }
 
 

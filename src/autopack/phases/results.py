@@ -16,6 +16,7 @@ from autopack.phases.governance import apply_maintenance_patch
 from autopack.phases.schemas import MAINTENANCE_RUN_TYPES, AuditorResult, BuilderResult
 from autopack.runs import service
 from autopack.runs.schemas import PhaseStatusUpdate
+from autopack.runs.states import PHASE_STATES
 
 ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
 
@@ -23,11 +24,18 @@ ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
 def update_status(session: Session, run_id: str, phase_id: str, update: PhaseStatusUpdate,
                   actor: str) -> tuple[dict, int]:
     """The executor moves a phase; starting one is refused (409) while the run's budget holds it."""
-    refusal = budget.refuse_start(session, run_id, phase_id, update.state, actor)
+    if update.state not in PHASE_STATES:
+        raise BadRequest(f"Invalid phase state: {update.state}")
+    loaded = service.load_for_change(session, run_id, phase_id)
+    if loaded is None:
+        raise NotFound(f"Phase {phase_id} not found in run {run_id}")
+    refusal = budget.refuse_start(session, loaded.run, loaded.phase, update.state, actor)
     if refusal is not None:  # answered, not raised: a hold raised by this call must be committed
+        loaded.save(session)
         return refusal, 409
-    out = service.update_phase_status(session, run_id, phase_id, update, actor)
-    budget.review(session, run_id, actor)
+    out = service.update_phase_status(session, loaded, update, actor)
+    budget.review_run(session, loaded.run, actor)
+    loaded.save(session)
     return out, 200
 
 
@@ -68,7 +76,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         verdict = apply_maintenance_patch(session, phase, patch, result.allowed_paths, actor)
     elif patch and result.status == "success":
         service.set_phase_state(session, phase, "GATE", actor)
-    service.roll_up(session, run, phase, before, actor)
+    service.roll_up(session, run, phase.tier, phase, before, actor)
     budget.review(session, run_id, actor)
     service.mirror_phase_file(session, phase, tier_key)
     if verdict is not None and not verdict.applied:
@@ -105,6 +113,6 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
         issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
-    service.roll_up(session, run, phase, before, actor)
+    service.roll_up(session, run, phase.tier, phase, before, actor)
     budget.review(session, run_id, actor)
     return {"message": "Auditor result submitted"}

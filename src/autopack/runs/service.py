@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from autopack.core.ids import is_storable
 from autopack.core.mirror import mirror_after_commit
 from autopack.db.base import utcnow
 from autopack.db.models import Phase, Run, RunEvent, Tier
+from autopack.db.records import Record, split_row
 from autopack.events import log as events
 from autopack.issues import service as issues
 from autopack.runs import layout
@@ -40,12 +41,16 @@ RESPONSE_PHASE_COLUMNS = (
 _RESPONSE_PHASE_KEYS = tuple(c.key for c in RESPONSE_PHASE_COLUMNS)
 
 
+_INSERT_RUN_EVENT = insert(RunEvent)
+
+
 def record_event(session: Session, run_id: str, entity: str, from_state: str | None, to_state: str,
                  actor: str, *, phase_id: str | None = None, tier_id: str | None = None,
                  reason: str | None = None) -> None:
     """Append one transition to the run's event feed."""
-    session.add(RunEvent(run_id=run_id, entity=entity, from_state=from_state, to_state=to_state,
-                         actor=actor, phase_id=phase_id, tier_id=tier_id, reason=reason))
+    session.execute(_INSERT_RUN_EVENT, dict(
+        run_id=run_id, entity=entity, from_state=from_state, to_state=to_state, actor=actor,
+        phase_id=phase_id, tier_id=tier_id, reason=reason, created_at=utcnow()))
     events.record(session, f"{entity}.state_changed", run_id=run_id, payload={
         "from": from_state, "to": to_state, "actor": actor, "phase_id": phase_id, "tier_id": tier_id,
         "reason": reason})
@@ -259,11 +264,10 @@ def mark(phase: Phase) -> Mark:
     return Mark(phase.state, phase.tokens_used or 0, phase.minor_issues_count or 0, phase.major_issues_count or 0)
 
 
-def roll_up(session: Session, run: Run, phase: Phase, before: Mark, actor: str) -> bool:
+def roll_up(session: Session, run: Run, tier: Tier, phase: Phase, before: Mark, actor: str) -> bool:
     """Carry one phase's change into its tier and its (locked) run: counters and sums by difference,
     states derived from the counters. Returns whether the run's state changed."""
     now = utcnow()
-    tier = session.get(Tier, phase.tier_id)
     moved = before.state != phase.state
     for row in (tier, run):
         for key in SUMS:
@@ -292,7 +296,7 @@ def roll_up(session: Session, run: Run, phase: Phase, before: Mark, actor: str) 
     return run_changed
 
 
-def _settle_tier(session: Session, run_id: str, tier: Tier, actor: str, now) -> bool:  # noqa: ANN001
+def _settle_tier(session: Session, run_id: str, tier: Tier, actor: str, now: datetime) -> bool:
     new_state = derive_tier_state(PhaseCounts.read(tier))
     if new_state == tier.state:
         return False
@@ -330,15 +334,47 @@ def mirror_phase_file(session: Session, phase: Phase, tier_key: str) -> None:
     mirror_after_commit(session, lambda: layout.write_run_files(None, [], [snap], run_id=run_id))
 
 
-def update_phase_status(session: Session, run_id: str, phase_id: str, update: PhaseStatusUpdate,
+_LOADED = {"run": Run.__table__, "tier": Tier.__table__, "phase": Phase.__table__}
+_LOAD_FOR_CHANGE = (
+    select(*[c.label(f"{prefix}__{c.name}") for prefix, table in _LOADED.items() for c in table.columns])
+    .select_from(Phase.__table__.join(Tier.__table__, Tier.id == Phase.tier_id)
+                 .join(Run.__table__, Run.id == Phase.run_id))
+    .where(Phase.run_id == bindparam("run_id"), Phase.phase_id == bindparam("phase_id"))
+    .with_for_update(of=Run.__table__)  # the run's row lock, as lock_run (PostgreSQL; SQLite: one writer)
+)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A phase with its tier and run, read in one statement for a change (records, not ORM objects)."""
+
+    run: Record
+    tier: Record
+    phase: Record
+
+    def save(self, session: Session) -> None:
+        """Write back what changed: one UPDATE per changed row."""
+        for record in (self.phase, self.tier, self.run):
+            record.save(session)
+
+
+def load_for_change(session: Session, run_id: str, phase_id: str) -> Loaded | None:
+    """The phase, its tier and its run (locked), or None when the run has no such phase."""
+    if not (is_storable(run_id) and is_storable(phase_id)):
+        return None
+    row = session.execute(_LOAD_FOR_CHANGE, {"run_id": run_id, "phase_id": phase_id}).first()
+    return None if row is None else Loaded(**split_row(row, _LOADED))
+
+
+def update_phase_status(session: Session, loaded: Loaded, update: PhaseStatusUpdate,
                         actor: str) -> dict[str, Any]:
-    """POST .../update_status: set the state (exact, case-sensitive) and the given counters."""
+    """POST .../update_status: set the state (exact, case-sensitive) and the given counters.
+
+    The caller saves `loaded` afterwards (it may change the run too: budgets).
+    """
     if update.state not in PHASE_STATES:
         raise BadRequest(f"Invalid phase state: {update.state}")
-    run = lock_run(session, run_id)
-    phase = get_phase(session, run_id, phase_id) if run is not None else None
-    if phase is None:
-        raise NotFound(f"Phase {phase_id} not found in run {run_id}")
+    run, tier, phase = loaded.run, loaded.tier, loaded.phase
     before = mark(phase)
     for field in ("builder_attempts", "tokens_used", "minor_issues_count", "major_issues_count",
                   "quality_level", "quality_blocked"):
@@ -347,9 +383,9 @@ def update_phase_status(session: Session, run_id: str, phase_id: str, update: Ph
             setattr(phase, field, value)
     set_phase_state(session, phase, update.state, actor)
     phase.updated_at = utcnow()
-    roll_up(session, run, phase, before, actor)
-    mirror_phase_file(session, phase, phase.tier.tier_id)
-    return {"message": f"Phase {phase_id} updated to state {update.state}",
+    roll_up(session, run, tier, phase, before, actor)
+    mirror_phase_file(session, phase, tier.tier_id)
+    return {"message": f"Phase {phase.phase_id} updated to state {update.state}",
             "phase": phase_document(phase)}
 
 
@@ -362,6 +398,6 @@ def record_phase_issue(session: Session, run_id: str, phase_id: str, actor: str,
     tier_key = phase.tier.tier_id
     before = mark(phase)
     out = issues.record_issue(session, phase, tier_key, **issue)
-    roll_up(session, run, phase, before, actor)
+    roll_up(session, run, phase.tier, phase, before, actor)
     mirror_phase_file(session, phase, tier_key)
     return out

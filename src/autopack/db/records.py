@@ -1,0 +1,56 @@
+"""Rows read with one Core statement, changed through attributes, written back with one UPDATE each.
+
+The hot write paths use them where loading ORM objects and running the unit of work would cost more
+than the change itself; the state rules take any object with the columns as attributes, so they
+serve ORM objects and records alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.orm import Session
+
+
+class Record:
+    """One row of `table` as attributes; remembers which columns were set."""
+
+    __slots__ = ("_table", "_values", "_changed")
+
+    def __init__(self, table: Table, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_changed", set())
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise AttributeError(f"{self._table.name} has no column {name}")
+        if self._values[name] != value or type(self._values[name]) is not type(value):
+            self._values[name] = value
+            self._changed.add(name)
+
+    def save(self, session: Session) -> bool:
+        """UPDATE the changed columns by primary key; False when nothing changed."""
+        if not self._changed:
+            return False
+        pk = self._table.primary_key.columns
+        stmt = update(self._table).where(*(c == self._values[c.name] for c in pk))
+        session.execute(stmt, {name: self._values[name] for name in self._changed})
+        self._changed.clear()
+        return True
+
+
+def split_row(row: Any, tables: dict[str, Table]) -> dict[str, Record]:
+    """Records from one row whose columns are labelled `<prefix>__<column>` for each of `tables`."""
+    parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in tables}
+    for key, value in row._mapping.items():
+        prefix, _, column = key.partition("__")
+        parts[prefix][column] = value
+    return {prefix: Record(table, parts[prefix]) for prefix, table in tables.items()}
