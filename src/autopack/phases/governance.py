@@ -50,6 +50,6 @@ def decide_request(session: Session, request_id: str, *, approved: bool, actor: 
         if phase is not None:
             before = runs.mark(phase)
             settle_patch(session, phase, decision.verdict, actor)
-            runs.roll_up(session, run, phase, before, actor)
+            runs.roll_up(session, run, phase.tier, phase, before, actor)
             runs.mirror_phase_file(session, phase, phase.tier.tier_id)
     return decision.answer
