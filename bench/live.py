@@ -63,18 +63,31 @@ SELECT m.provider, m.model, :run_id, NULL,
     strftime('%Y-%m-%d %H:%M:%S', :now, '-' || (i * :spread / :count) || ' seconds') || '.000000'
 FROM n JOIN models m ON m.k = i % {n_models}
 """
+# The per-hour totals the server keeps as events are recorded (src/autopack/usage/service.py), filled the
+# same way for the rows just seeded (hour text as SQLAlchemy writes it; added to rows already there).
+_HOURLY_SQL = """
+INSERT INTO llm_usage_hourly (provider, model, hour, total_tokens, prompt_tokens, completion_tokens, events)
+SELECT provider, model, strftime('%Y-%m-%d %H:00:00.000000', created_at), SUM(total_tokens),
+    COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), COUNT(*)
+FROM llm_usage_events WHERE id > :after GROUP BY 1, 2, 3
+ON CONFLICT (provider, model, hour) DO UPDATE SET total_tokens = total_tokens + excluded.total_tokens,
+    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = completion_tokens + excluded.completion_tokens, events = events + excluded.events
+"""
 
 
 def seed_usage(db: Path, count: int, run_id: str) -> dict:
-    """Insert `count` usage events over the last SPREAD_DAYS days in one statement; counts and seconds."""
+    """Insert `count` usage events over the last SPREAD_DAYS days, and their hourly totals; counts, seconds."""
     started = time.perf_counter()
     values = ", ".join(f"({k}, '{p}', '{m}')" for k, (p, m) in enumerate(MODELS))
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     with closing(sqlite3.connect(db, timeout=60, isolation_level=None)) as conn:
         conn.execute("PRAGMA busy_timeout=60000")
         conn.execute("BEGIN IMMEDIATE")
+        after = conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_usage_events").fetchone()[0]
         conn.execute(_USAGE_SQL.format(models=values, n_models=len(MODELS)),
                      {"count": count, "run_id": run_id, "now": now, "spread": SPREAD_DAYS * 86400})
+        conn.execute(_HOURLY_SQL, {"after": after})
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         month = conn.execute("SELECT COUNT(*) FROM llm_usage_events WHERE created_at >= "

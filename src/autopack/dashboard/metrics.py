@@ -5,10 +5,10 @@ All read-only (DECISIONS §3.12), computed with SQL aggregates over the referenc
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
@@ -24,6 +24,7 @@ from autopack.db.models import (
     Tier,
     TokenEfficiencyMetrics,
 )
+from autopack.db.models.usage import LlmUsageHourly
 from autopack.health.service import kill_switches
 from autopack.runs.service import find_run
 
@@ -35,6 +36,7 @@ CONSOLIDATED_DISABLED = (
 )
 CONSOLIDATED_MAX_LIMIT = 10_000
 SQL_OFFSET_CAP = 2**62  # offsets beyond any table; keeps the bound parameter inside BIGINT
+SQLITE_MAX_INT = 2**63 - 1
 
 
 def _sum(column) -> Any:
@@ -113,36 +115,38 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- usage
 
 
-def _usage_pairs(session: Session) -> list[tuple[str, str]]:
-    """Every stored (provider, model) in index order, by one index seek per pair (a loose index scan)."""
-    e = LlmUsageEvent
-    pair = select(e.provider, e.model).order_by(e.provider, e.model).limit(1)
-    pairs: list[tuple[str, str]] = []
-    row = session.execute(pair).first()
-    while row is not None:
-        pairs.append((row.provider, row.model))
-        row = (session.execute(pair.where(e.provider == row.provider, e.model > row.model)).first()
-               or session.execute(pair.where(e.provider > row.provider)).first())
-    return pairs
+def _exact(values: tuple, sqlite: bool) -> tuple[int, ...]:
+    """Sums as ints; on SQLite a sum past 64 bits fails, as SQLite's SUM over the raw events did."""
+    if sqlite and any(isinstance(v, float) or v > SQLITE_MAX_INT for v in values):
+        raise OverflowError("integer overflow")  # a REAL total is one that passed 64 bits when added up
+    return tuple(int(v) for v in values)
 
 
-def _usage_by_model(session: Session, since) -> list[tuple[str, str, int, int, int]]:
-    """(provider, model, total, prompt, completion) since `since`, ordered by provider and model.
+def _usage_by_model(session: Session, since: datetime) -> list[tuple[str, str, int, int, int]]:
+    """(provider, model, total, prompt, completion) of events since `since`, ordered by provider and model.
 
-    One range of ix_llm_usage_events_provider_model_created_at per pair: the cost follows the rows
-    inside the window, with no table reads and no sort (a GROUP BY over the window sorted every row).
+    Whole hours from llm_usage_hourly, from the first whole hour after `since` on (no upper bound:
+    future-dated events count), in primary-key order; the part of an hour before it from the raw events,
+    a short range of their created_at index. So the window is exact, at the cost of hours, not events.
+    One statement: one snapshot, and the database's own order of provider and model.
     """
-    e = LlmUsageEvent
-    # SUM skips NULLs, so a NULL split counts as zero; total_tokens is NOT NULL, so its SUM is NULL
-    # exactly when the pair has no row in the window.
-    sums = select(func.sum(e.total_tokens), func.sum(e.prompt_tokens), func.sum(e.completion_tokens))
-    out = []
-    for provider, model in _usage_pairs(session):
-        total, prompt, completion = session.execute(
-            sums.where(e.provider == provider, e.model == model, e.created_at >= since)).one()
-        if total is not None:
-            out.append((provider, model, int(total), int(prompt or 0), int(completion or 0)))
-    return out
+    first_hour = since.replace(minute=0, second=0, microsecond=0)
+    if first_hour < since:
+        first_hour += timedelta(hours=1)
+    h, e = LlmUsageHourly, LlmUsageEvent
+    hours = (select(h.provider, h.model, func.sum(h.total_tokens).label("total"),
+                    func.sum(h.prompt_tokens).label("prompt"), func.sum(h.completion_tokens).label("completion"))
+             .where(h.hour >= first_hour).group_by(h.provider, h.model))
+    head = (select(e.provider, e.model, func.sum(e.total_tokens), _sum(e.prompt_tokens),
+                   _sum(e.completion_tokens))
+            .where(e.created_at >= since, e.created_at < first_hour).group_by(e.provider, e.model))
+    both = union_all(hours, head).subquery()
+    rows = session.execute(
+        select(both.c.provider, both.c.model, func.sum(both.c.total), func.sum(both.c.prompt),
+               func.sum(both.c.completion))
+        .group_by(both.c.provider, both.c.model).order_by(both.c.provider, both.c.model)).all()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return [(provider, model, *_exact(sums, sqlite)) for provider, model, *sums in rows]
 
 
 def usage(session: Session, period: str, limit: int, offset: int) -> dict[str, Any]:

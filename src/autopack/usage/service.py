@@ -3,17 +3,67 @@
 from __future__ import annotations
 
 import os
+from collections import defaultdict
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
 from autopack.core.errors import BadRequest, NotFound
 from autopack.db.base import utcnow
 from autopack.db.models import LlmUsageEvent, Phase, Phase6Metrics, Run, TokenEfficiencyMetrics
+from autopack.db.models.usage import LlmUsageHourly
 from autopack.usage.schemas import PhaseMetricsIn, UsageBatch, is_storable
 
 MAX_COUNTED_TOKENS = 2**62
+SQLITE_MAX_INT = 2**63 - 1
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def usage_hour(moment: datetime) -> datetime:
+    """The hour bucket of an event: its created_at in UTC (naive means UTC), truncated to the hour."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _sqlite_int(value: int) -> int | float:
+    # SQLite turns a sum past 64 bits into a REAL; the dashboard reports that as an overflow, as its SUM over
+    # the raw events would. (PostgreSQL keeps such sums exactly in NUMERIC columns.)
+    return value if value <= SQLITE_MAX_INT else float(value)
+
+
+def add_hourly_totals(session: Session, rows: list[dict]) -> None:
+    """Add stored usage events (dicts of LlmUsageEvent columns) to llm_usage_hourly, in this transaction.
+
+    One atomic upsert per key, keys in sorted order: concurrent writers neither lose an increment nor
+    deadlock on each other's rows.
+    """
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in rows:
+        acc = sums[(r["provider"], r["model"], usage_hour(r["created_at"]))]
+        acc[0] += r["total_tokens"] or 0
+        acc[1] += r["prompt_tokens"] or 0
+        acc[2] += r["completion_tokens"] or 0
+        acc[3] += 1
+    if not sums:
+        return
+    dialect = session.get_bind().dialect.name
+    fix = _sqlite_int if dialect == "sqlite" else int
+    values = [{"provider": p, "model": m, "hour": h, "total_tokens": fix(t), "prompt_tokens": fix(pr),
+               "completion_tokens": fix(c), "events": n}
+              for (p, m, h), (t, pr, c, n) in sorted(sums.items())]
+    stmt = _INSERTS[dialect](LlmUsageHourly).values(values)
+    added = stmt.excluded
+    h = LlmUsageHourly
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[h.provider, h.model, h.hour],
+        set_={"total_tokens": h.total_tokens + added.total_tokens,
+              "prompt_tokens": h.prompt_tokens + added.prompt_tokens,
+              "completion_tokens": h.completion_tokens + added.completion_tokens,
+              "events": h.events + added.events}))
 
 
 def record_usage(session: Session, run_id: str, batch: UsageBatch, actor: str = "api") -> dict:
@@ -33,6 +83,7 @@ def record_usage(session: Session, run_id: str, batch: UsageBatch, actor: str = 
     now = utcnow()
     rows = [{**e.model_dump(), "run_id": run_id, "created_at": e.created_at or now} for e in batch.events]
     session.execute(insert(LlmUsageEvent), rows)
+    add_hourly_totals(session, rows)
     total = sum(r["total_tokens"] for r in rows)
     # The row is locked; the sum saturates rather than overflow the column with absurd reports.
     run.usage_tokens = min((run.usage_tokens or 0) + total, MAX_COUNTED_TOKENS)

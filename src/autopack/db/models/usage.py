@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from autopack.db.base import Base, utcnow
@@ -36,6 +36,32 @@ class LlmUsageEvent(Base):
     doctor_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
     doctor_action: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)
+
+
+# A sum of many events may pass BIGINT (each may be 2**62): PostgreSQL keeps it exactly, as SUM(bigint)
+# over the raw events does; SQLite's integers are 64-bit whatever the declared type.
+TokenSum = BigInteger().with_variant(Numeric(), "postgresql")
+
+
+class LlmUsageHourly(Base):
+    """Usage totals per (provider, model, hour), kept in step with llm_usage_events as events are stored.
+
+    `hour` is the events' created_at truncated to the hour (UTC); NULL prompt/completion splits count
+    as zero, as the dashboard reports them.
+    """
+
+    __tablename__ = "llm_usage_hourly"
+    # The dashboard reads one primary-key range per (provider, model); on SQLite the key is the table
+    # itself (clustered), so the range holds the sums and needs no second lookup.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    total_tokens: Mapped[int] = mapped_column(TokenSum, nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(TokenSum, nullable=False)
+    completion_tokens: Mapped[int] = mapped_column(TokenSum, nullable=False)
+    events: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class TokenEfficiencyMetrics(Base):
