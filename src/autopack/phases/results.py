@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
 from autopack.core.errors import BadRequest, NotFound
 from autopack.core.responses import FastJSONResponse, json_response
+from autopack.db.base import utcnow
 from autopack.db.models import AuditorResultRecord, BuilderResultRecord
 from autopack.events import log as events
 from autopack.issues import service as issues
@@ -45,11 +47,11 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
     if (result.run_id, result.phase_id) != (run_id, phase_id):
         raise BadRequest(ID_MISMATCH.format(kind="BuilderResult"))
     patch = result.patch_content or ""
-    run = service.lock_run(session, run_id)
-    phase = service.get_phase(session, run_id, phase_id) if run is not None else None
-    if phase is None:
+    loaded = service.load_for_change(session, run_id, phase_id)
+    if loaded is None:
         raise NotFound(f"Phase {phase_id} not found")
-    session.add(BuilderResultRecord(
+    run, tier, phase = loaded.run, loaded.tier, loaded.phase
+    session.execute(insert(BuilderResultRecord), dict(
         run_id=run_id, phase_id=phase_id, run_type=result.run_type, status=result.status,
         notes=result.notes, patch_sha256=hashlib.sha256(patch.encode()).hexdigest() if patch else None,
         patch_bytes=len(patch.encode()), files_changed=result.files_changed,
@@ -57,7 +59,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         lines_removed=result.lines_removed, builder_attempts=result.builder_attempts,
         tokens_used=result.tokens_used, duration_minutes=result.duration_minutes,
         probe_results=[p.model_dump() for p in result.probe_results],
-        suggested_issues=[i.model_dump() for i in result.suggested_issues],
+        suggested_issues=[i.model_dump() for i in result.suggested_issues], created_at=utcnow(),
     ))
     before = service.mark(phase)
     events.record(session, "builder.result", run_id=run_id, payload={
@@ -65,20 +67,22 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         "tokens_used": result.tokens_used, "patch_bytes": len(patch.encode())})
     phase.builder_attempts = result.builder_attempts
     phase.tokens_used = result.tokens_used
-    tier_key = phase.tier.tier_id
+    tier_key = tier.tier_id
     for item in result.suggested_issues:
         issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
     verdict = None
     if patch and result.run_type in MAINTENANCE_RUN_TYPES:
+        loaded.save(session)  # the governed apply reads the rows itself
         # The server applies maintenance patches itself (governed: GATE, or FAILED with the reason).
         verdict = apply_maintenance_patch(session, phase, patch, result.allowed_paths, actor)
     elif patch and result.status == "success":
         service.set_phase_state(session, phase, "GATE", actor)
-    service.roll_up(session, run, phase.tier, phase, before, actor)
-    budget.review(session, run_id, actor)
+    service.roll_up(session, run, tier, phase, before, actor)
+    budget.review_run(session, run, actor)
     service.mirror_phase_file(session, phase, tier_key)
+    loaded.save(session)
     if verdict is not None and not verdict.applied:
         # Answered, not raised: the FAILED phase (and any governance request) must be committed.
         return json_response({"detail": verdict.detail}, 422)
@@ -91,16 +95,16 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
     """Persist an auditor review; attempts and tokens keep their maximum."""
     if (result.run_id, result.phase_id) != (run_id, phase_id):
         raise BadRequest(ID_MISMATCH.format(kind="AuditorResult"))
-    run = service.lock_run(session, run_id)
-    phase = service.get_phase(session, run_id, phase_id) if run is not None else None
-    if phase is None:
+    loaded = service.load_for_change(session, run_id, phase_id)
+    if loaded is None:
         raise NotFound(f"Phase {phase_id} not found")
-    session.add(AuditorResultRecord(
+    run, tier, phase = loaded.run, loaded.tier, loaded.phase
+    session.execute(insert(AuditorResultRecord), dict(
         run_id=run_id, phase_id=phase_id, review_notes=result.review_notes,
         recommendation=result.recommendation, confidence=result.confidence,
         issues_found=[i.model_dump() for i in result.issues_found],
         suggested_patches=[p.model_dump() for p in result.suggested_patches],
-        auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used,
+        auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used, created_at=utcnow(),
     ))
     before = service.mark(phase)
     events.record(session, "auditor.result", run_id=run_id, payload={
@@ -108,11 +112,11 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
         "issues_found": len(result.issues_found), "actor": actor})
     phase.auditor_attempts = max(phase.auditor_attempts or 0, result.auditor_attempts)
     phase.tokens_used = max(phase.tokens_used or 0, result.tokens_used)
-    tier_key = phase.tier.tier_id
     for item in result.issues_found:
-        issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
+        issues.record_issue(session, phase, tier.tier_id, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
                             evidence_refs=item.evidence_refs, description=item.description)
-    service.roll_up(session, run, phase.tier, phase, before, actor)
-    budget.review(session, run_id, actor)
+    service.roll_up(session, run, tier, phase, before, actor)
+    budget.review_run(session, run, actor)
+    loaded.save(session)
     return {"message": "Auditor result submitted"}

@@ -391,13 +391,13 @@ def update_phase_status(session: Session, loaded: Loaded, update: PhaseStatusUpd
 
 def record_phase_issue(session: Session, run_id: str, phase_id: str, actor: str, **issue: Any) -> dict[str, Any]:
     """POST .../record_issue: record the issue, then refresh counts up to the run and the phase file."""
-    run = lock_run(session, run_id)
-    phase = get_phase(session, run_id, phase_id) if run is not None else None
-    if phase is None:
+    loaded = load_for_change(session, run_id, phase_id)
+    if loaded is None:
         raise NotFound(f"Phase {phase_id} not found in run {run_id}")
-    tier_key = phase.tier.tier_id
+    run, tier, phase = loaded.run, loaded.tier, loaded.phase
     before = mark(phase)
-    out = issues.record_issue(session, phase, tier_key, **issue)
-    roll_up(session, run, phase.tier, phase, before, actor)
-    mirror_phase_file(session, phase, tier_key)
+    out = issues.record_issue(session, phase, tier.tier_id, **issue)
+    roll_up(session, run, tier, phase, before, actor)
+    mirror_phase_file(session, phase, tier.tier_id)
+    loaded.save(session)
     return out
