@@ -340,8 +340,8 @@ _LOAD_FOR_CHANGE = (
     .select_from(Phase.__table__.join(Tier.__table__, Tier.id == Phase.tier_id)
                  .join(Run.__table__, Run.id == Phase.run_id))
     .where(Phase.run_id == bindparam("run_id"), Phase.phase_id == bindparam("phase_id"))
-    .with_for_update(of=Run.__table__)  # the run's row lock, as lock_run (PostgreSQL; SQLite: one writer)
 )
+_LOCK_RUN = select(Run.id).where(Run.id == bindparam("run_id")).with_for_update()
 
 
 @dataclass(frozen=True)
@@ -362,6 +362,10 @@ def load_for_change(session: Session, run_id: str, phase_id: str) -> Loaded | No
     """The phase, its tier and its run (locked), or None when the run has no such phase."""
     if not (is_storable(run_id) and is_storable(phase_id)):
         return None
+    if session.get_bind().dialect.name == "postgresql":
+        # The run's row lock first, then the read: FOR UPDATE on the join itself would re-check only
+        # the locked row after a wait and hand back the tier's counters as they were before it.
+        session.execute(_LOCK_RUN, {"run_id": run_id})
     row = session.execute(_LOAD_FOR_CHANGE, {"run_id": run_id, "phase_id": phase_id}).first()
     return None if row is None else Loaded(**split_row(row, _LOADED))
 
