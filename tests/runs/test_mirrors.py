@@ -34,3 +34,30 @@ def test_a_failing_mirror_does_not_stop_later_ones(monkeypatch, tmp_path):
     mirror.submit(lambda: written.append("after"))
     mirror.flush()
     assert written == ["after"]
+
+
+def test_the_layout_is_on_disk_before_the_start_answer(make_client, monkeypatch, runs_dir):
+    monkeypatch.setenv("AUTOPACK_MIRROR_SYNC", "0")
+    client = make_client()
+    for i in range(5):
+        assert client.post("/runs/start", json=run_payload(f"now-{i}", tiers=2, phases_per_tier=20)).status_code == 201
+        base = runs_dir / "autopack" / "runs" / f"now-{i}"
+        assert (base / "run_summary.md").read_text().startswith(f"# Run Summary: now-{i}")
+        assert len(list((base / "phases").glob("*.md"))) == 40
+
+
+def test_waiting_writes_of_one_file_collapse_into_the_newest(monkeypatch):
+    monkeypatch.setenv("AUTOPACK_MIRROR_SYNC", "0")
+    from autopack.core.settings import get_settings
+
+    get_settings.cache_clear()
+    import threading
+
+    gate, written = threading.Event(), []
+    mirror.submit(gate.wait)  # holds the writer while the rest queue up
+    for n in range(5):
+        mirror.submit(lambda n=n: written.append(("a", n)), key="file-a")
+        mirror.submit(lambda n=n: written.append(("b", n)))
+    gate.set()
+    mirror.flush()
+    assert written == [("a", 4), ("b", 0), ("b", 1), ("b", 2), ("b", 3), ("b", 4)]

@@ -9,9 +9,9 @@ core/fs.py, which refuses (logs and skips) a path that a symlink below its root 
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 
 from sqlalchemy.orm import Session
 
@@ -20,21 +20,32 @@ from autopack.core.logging import get_logger
 from autopack.core.settings import get_settings
 
 log = get_logger(__name__)
-_queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+Job = Callable[[], None]
+# Jobs waiting, in commit order. A keyed job replaces the waiting job of the same key in its place:
+# the file it writes gets the newest content once instead of every version in turn.
+_pending: OrderedDict[object, Job] = OrderedDict()
+_cond = threading.Condition()
+_busy = False
 _thread: threading.Thread | None = None
 _start_lock = threading.Lock()
 
 
 def _run() -> None:
+    global _busy
     while True:
-        job = _queue.get()
+        with _cond:
+            while not _pending:
+                _cond.wait()
+            _, job = _pending.popitem(last=False)
+            _busy = True
         try:
-            if job is not None:
-                job()
+            job()
         except Exception:  # a failed mirror must not stop the ones after it
             log.exception("mirror_write_failed")
         finally:
-            _queue.task_done()
+            with _cond:
+                _busy = False
+                _cond.notify_all()
 
 
 def _ensure_thread() -> None:
@@ -46,21 +57,32 @@ def _ensure_thread() -> None:
                 _thread.start()
 
 
-def submit(job: Callable[[], None]) -> None:
-    """Queue a file write (or run it now when mirrors are synchronous)."""
+def submit(job: Job, key: Hashable | None = None) -> None:
+    """Queue a file write (or run it now when mirrors are synchronous); `key` names the file it
+    rewrites whole, so a newer job of that key replaces one still waiting."""
     if get_settings().mirror_sync:
         job()
         return
     _ensure_thread()
-    _queue.put(job)
+    with _cond:
+        if key is None:
+            key = object()  # its own slot
+        elif key in _pending:
+            _pending[key] = job  # keeps its place in the order
+            return
+        _pending[key] = job
+        _cond.notify_all()
 
 
-def mirror_after_commit(session: Session, job: Callable[[], None]) -> None:
+def mirror_after_commit(session: Session, job: Job, key: Hashable | None = None) -> None:
     """Write a mirror once the session's transaction has committed."""
-    on_commit(session, lambda: submit(job))
+    on_commit(session, lambda: submit(job, key))
 
 
 def flush() -> None:
     """Block until every queued mirror is written."""
-    if _thread is not None:
-        _queue.join()
+    if _thread is None:
+        return
+    with _cond:
+        while _pending or _busy:
+            _cond.wait()

@@ -12,6 +12,7 @@ from sqlalchemy import Text, bindparam, cast, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autopack.core.database import on_commit
 from autopack.core.errors import BadRequest, NotFound
 from autopack.core.ids import is_storable
 from autopack.core.mirror import mirror_after_commit
@@ -121,8 +122,9 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
     phases = [layout.PhaseSnapshot(p.phase_id, p.phase_index, p.name, p.tier_id, "QUEUED",
                                    p.description, p.task_category, p.complexity, 0, 0, 0, 0, now)
               for p in request.phases]
-    mirror_after_commit(session, lambda: layout.write_run_files(run_snap, tiers, phases, run_id=run.id,
-                                                      create_dirs=True))
+    # The run's directory layout is on disk before the 201 (clients read run_summary.md at once);
+    # after it, every mirror write is the background writer's.
+    on_commit(session, lambda: layout.write_run_files(run_snap, tiers, phases, run_id=run.id, create_dirs=True))
     return run.id
 
 
@@ -331,7 +333,8 @@ def mirror_phase_file(session: Session, phase: Phase, tier_key: str) -> None:
         phase.minor_issues_count, phase.major_issues_count, phase.updated_at,
     )
     run_id = phase.run_id
-    mirror_after_commit(session, lambda: layout.write_run_files(None, [], [snap], run_id=run_id))
+    mirror_after_commit(session, lambda: layout.write_run_files(None, [], [snap], run_id=run_id),
+                        key=("phase", run_id, phase.phase_id))
 
 
 _LOADED = {"run": Run.__table__, "tier": Tier.__table__, "phase": Phase.__table__}
