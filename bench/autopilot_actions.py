@@ -20,16 +20,15 @@ import hashlib
 import json
 import os
 import secrets
-import sqlite3
 import statistics
 import time
 import uuid
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from benchdb import BenchDatabase, Connection, as_database
 
 SMALL, LARGE, APPROVE_BATCH, APPROVE_ROUNDS = 1_000, 100_000, 500, 5
 TARGET_RATIO = 1.5
@@ -38,7 +37,7 @@ _STATUSES = ("applied", "applied", "applied", "failed", "dismissed", "queued")
 _ACTION_SQL = """INSERT INTO autopilot_actions (id, tenant_id, date, action_type, entity_type, entity_id,
     entity_name, platform, action_json, before_value, status, requires_approval, auto_approved, created_by,
     created_at, updated_at, proposed_hash, attempts)
-    VALUES (?, ?, ?, ?, 'campaign', ?, ?, 'meta', ?, ?, ?, 1, 0, 'bench', ?, ?, ?, 0)"""
+    VALUES (?, ?, ?, ?, 'campaign', ?, ?, 'meta', ?, ?, ?, true, false, 'bench', ?, ?, ?, 0)"""
 
 
 @dataclass
@@ -76,10 +75,10 @@ def _rows(tenant_id: int, count: int, status: str | None = None) -> list[tuple]:
     return rows
 
 
-def _tenant(conn: sqlite3.Connection, user_id: int, label: str) -> int:
+def _tenant(conn: Connection, user_id: int, label: str) -> int:
     now = _stamp(datetime.now(UTC))
-    tenant_id = conn.execute("INSERT INTO tenants (slug, name, created_at) VALUES (?, ?, ?)",
-                             (f"bench-{label}-{secrets.token_hex(3)}", f"Bench {label}", now)).lastrowid
+    tenant_id = conn.scalar("INSERT INTO tenants (slug, name, created_at) VALUES (?, ?, ?) RETURNING id",
+                            (f"bench-{label}-{secrets.token_hex(3)}", f"Bench {label}", now))
     conn.execute("INSERT INTO tenant_memberships (tenant_id, user_id, role, created_at, updated_at) "
                  "VALUES (?, ?, 'operator', ?, ?)", (tenant_id, user_id, now, now))
     return tenant_id
@@ -96,14 +95,28 @@ def register_and_login(client: httpx.Client, prefix: str = "bench") -> tuple[int
     return user.json()["id"], token.json()["access_token"]
 
 
-def prepare(base_url: str, db: Path, *, small: int = SMALL, large: int = LARGE) -> AutopilotFixtures:
-    """Register a user, then bulk-insert two tenants' actions and the approve-all batches (SQLite)."""
+def operator_tenant(db: Path | BenchDatabase, user_id: int, label: str) -> int:
+    """A fresh tenant with `user_id` as its operator (tenants are made by superusers: written directly)."""
+    with as_database(db).connect() as conn, conn.transaction():
+        return _tenant(conn, user_id, label)
+
+
+def queue_pending(db: Path | BenchDatabase, tenant_id: int, count: int) -> list[str]:
+    """Bulk-insert `count` queued actions awaiting approval; their ids, oldest first."""
+    rows = _rows(tenant_id, count, status="queued")
+    with as_database(db).connect() as conn, conn.transaction():
+        conn.executemany(_ACTION_SQL, rows)
+    return [row[0] for row in rows]
+
+
+def prepare(base_url: str, db: Path | BenchDatabase, *, small: int = SMALL,
+            large: int = LARGE) -> AutopilotFixtures:
+    """Register a user, then bulk-insert two tenants' actions and the approve-all batches."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
         user_id, token = register_and_login(client)
     started = time.perf_counter()
-    with closing(sqlite3.connect(db, timeout=60, isolation_level=None)) as conn:
-        conn.execute("PRAGMA busy_timeout=60000")
-        conn.execute("BEGIN IMMEDIATE")
+    with as_database(db).connect() as conn:
+        conn.execute("BEGIN IMMEDIATE" if conn.kind == "sqlite" else "BEGIN")
         small_tenant, large_tenant = _tenant(conn, user_id, "small"), _tenant(conn, user_id, "large")
         conn.executemany(_ACTION_SQL, _rows(small_tenant, small))
         conn.executemany(_ACTION_SQL, _rows(large_tenant, large))

@@ -18,8 +18,12 @@ def _verdict(passed: bool | None) -> str:
 def _row(label: str, r: dict, ratio: str = "", cpu_ratio: str = "", goal: str = "", verdict: str = "") -> str:
     errors = sum(r.get("errors", {}).values())
     err = f"  ({errors} errors)" if errors else ""
+    if r.get("status_5xx"):
+        err += f"  ({r['status_5xx']} answered 5xx)"
+    cpu = r.get("cpu_us_per_request")
+    cpu_text = f"{cpu:.0f}" if cpu is not None else "-"
     return (f"  {label:<34}{r['rps']:>9.1f}{r['p50_ms']:>8.2f}{r['p99_ms']:>9.2f}"
-            f"{r['cpu_us_per_request']:>9.0f}{ratio:>9}{cpu_ratio:>9}{goal:>8}  {verdict}{err}")
+            f"{cpu_text:>9}{ratio:>9}{cpu_ratio:>9}{goal:>8}  {verdict}{err}")
 
 
 def _header() -> str:
@@ -101,6 +105,18 @@ def render(results: dict) -> str:
         (f"  {meta['connections']} connections, {meta['duration_s']} s per measurement after "
          f"{meta['warmup_s']} s warm-up; {meta['cpus']} CPUs, load avg {meta['load_avg_start']} at start, "
          f"{meta.get('load_avg_end', '?')} at end (other work on the machine makes figures noisy)"),
+    ]
+    if "throughput" in results:
+        lines += _sqlite_lines(results)
+    for part in results.get("writepath", {}).values():
+        lines += writepath_lines(part)
+    lines += ["", f"Summary: {summary(results)}"]
+    return "\n".join(lines)
+
+
+def _sqlite_lines(results: dict) -> list[str]:
+    """Issues [1] and [7] (SQLite)."""
+    return [
         "", "Throughput beside hello (fresh database)",
         CPU_NOTE,
         *_group_lines(results["throughput"]),
@@ -112,9 +128,51 @@ def render(results: dict) -> str:
         *_live_lines(results.get("live")),
         "", "Scale check (two fresh servers on copies of the database; order small, large, large, small):",
         *_scale_lines(results["scale"]),
-        "", f"Summary: {summary(results)}",
     ]
-    return "\n".join(lines)
+
+
+WRITEPATH_LABELS = {"runs_list@small": "GET /runs?limit=20, 1,000 runs", "progress": "GET /runs/{id}/progress",
+                    "dashboard_status": "GET /dashboard/runs/{id}/status", "update_status": "POST update_status",
+                    "builder_result": "POST builder_result", "auditor_result": "POST auditor_result",
+                    "usage": "POST /runs/{id}/usage, 10 events", "check_20_rules": "POST enforcement/check, 20 rules",
+                    "actions_create": "POST /actions", "actions_approve": "POST /actions/{id}/approve"}
+
+
+def writepath_lines(part: dict) -> list[str]:
+    """Issue [8] on one database: reads, writes, the list's scale, update_status's tail, the mixed workload."""
+    runs, seed = part["runs"], part["seed"]
+    labels = {**WRITEPATH_LABELS, "runs_list@large": f"GET /runs?limit=20, {runs['large']:,} runs"}
+    scale, tail, mixed = part["runs_list_scale"], part["update_tail"], part["mixed"]
+    approve = part["writes"]["rows"]["actions_approve"]
+    lines = [
+        "", (f"Write path (issue [8]) on {part['label']}: {runs['small']:,} runs seeded in "
+             f"{seed['small']['seconds']} s, a copy topped up to {runs['large']:,} in {seed['large']['seconds']} s"),
+        "  reads:", *_group_lines(part["reads"], labels),
+        (f"  GET /runs?limit=20, {runs['large']:,} vs {runs['small']:,} runs: throughput slowdown "
+         f"{scale['rps_slowdown']:.2f}x (p50 x{scale['p50_ratio']:.2f}, CPU/request x{scale['cpu_ratio']:.2f})  "
+         f"target <={scale['goal']}x  {_verdict(scale['pass'])}"),
+        "  writes:", *_group_lines(part["writes"], labels),
+        (f"  update_status p99 / p50: {tail['p99_over_p50']:.1f}x  target <={tail['goal']:.0f}x  "
+         f"{_verdict(tail['pass'])}"),
+        (f"  approve: {approve['requests']:,} approvals from a pool of {approve['pool']:,} queued actions"
+         + ("  POOL EXHAUSTED (the rest answered 400)" if approve.get("pool_exhausted") else "")),
+        *_mixed_lines(mixed),
+    ]
+    return lines
+
+
+def _mixed_lines(m: dict) -> list[str]:
+    r, w = m["reads"], m["writes"]
+    per_write = f"{m['reads_per_write']:.1f}" if m.get("reads_per_write") else "-"
+    ratio = m.get("write_p99_over_read_p99")
+    return [
+        (f"  mixed (two wrk processes at once: reads on 13 connections, writes on 3): {m['rps']:.1f} req/s in all"
+         f" ({m.get('ratio', 0):.3f} x hello), {m['cpu_us_per_request']:.0f} us CPU/request, {per_write} reads per write"),
+        _row("  reads (13 connections)", r),
+        _row("  writes (3 connections)", w),
+        (f"    p99 writes / p99 reads: {m['write_p99_ms']:.1f} / {m['read_p99_ms']:.1f} ms = "
+         f"{ratio:.2f}x" if ratio is not None else "    p99 ratio: -"),
+    ]
 
 
 def _autopilot_lines(results: dict) -> list[str]:
@@ -177,13 +235,21 @@ def _live_lines(live: dict | None) -> list[str]:
 
 def verdicts(results: dict) -> dict[str, bool]:
     """Every target's PASS (True) / FAIL (False)."""
-    out = {f"{k} >= {r['goal']} x hello": r["pass"]
-           for k, r in results["throughput"]["rows"].items() if r["pass"] is not None}
-    out.update({f"scale {k} <= {c['goal']}x": c["pass"] for k, c in results["scale"]["comparison"].items()})
-    out[f"create 200/1 <= {results['create_run']['goal']:.0f}x"] = results["create_run"]["pass"]
+    out = {}
+    if "throughput" in results:
+        out.update({f"{k} >= {r['goal']} x hello": r["pass"]
+                    for k, r in results["throughput"]["rows"].items() if r["pass"] is not None})
+        out.update({f"scale {k} <= {c['goal']}x": c["pass"] for k, c in results["scale"]["comparison"].items()})
+        out[f"create 200/1 <= {results['create_run']['goal']:.0f}x"] = results["create_run"]["pass"]
     if "autopilot" in results:
         ratio = results["autopilot"]["list_scale_ratio"]
         out[f"actions list 100k/1k <= {ratio['target']}x"] = ratio["pass"]
+    for kind, part in results.get("writepath", {}).items():
+        for group in ("reads", "writes"):
+            out.update({f"{kind}: {k} >= {r['goal']} x hello": r["pass"]
+                        for k, r in part[group]["rows"].items() if r.get("pass") is not None})
+        out[f"{kind}: runs list 100k/1k <= {part['runs_list_scale']['goal']}x"] = part["runs_list_scale"]["pass"]
+        out[f"{kind}: update_status p99 <= {part['update_tail']['goal']:.0f} x p50"] = part["update_tail"]["pass"]
     return out
 
 

@@ -1,7 +1,9 @@
-"""Loopback load benchmark: Autopack beside a bare FastAPI hello app (issue [1]).
+"""Loopback load benchmark: Autopack beside a bare FastAPI hello app (issues [1], [7], [8]).
 
-`make bench` (about 6 minutes) or `make bench BENCH_ARGS=--quick` (about 3); see bench/README.md.
-Prints a table and writes bench/results/latest.json (exit 1 on a failed target with --strict).
+`make bench` (about 14 minutes) or `make bench BENCH_ARGS=--quick` (about 6); see bench/README.md.
+`--db sqlite|postgresql|both` (both) chooses where the write path of issue [8] runs; the other sections
+run on SQLite, with `--db sqlite` or `both`. Prints a table and writes bench/results/latest.json
+(exit 1 on a failed target with --strict).
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import autopilot_actions
-import autopilot_check
+import benchdb
 import burst
 import live
 import payloads
 import report
 import scenarios
 import seeding
+import writepath
 from loadgen import Driver, LoadSpec, choose_driver
-from servers import Server, start_autopack, start_hello
+from servers import FIRST_PORT, Server, start_autopack, start_hello
 
 SMALL_SCALE = 1_000
 
@@ -40,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-runs", type=int, default=100_000, help="runs in the large seed (100000)")
     parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
                         help="load tool: wrk (installed with apt-get if missing) or the Python client")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both",
+                        help="databases of the write-path figures (issue [8]); the other sections run with sqlite")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the database and server logs")
     args = parser.parse_args(argv)
@@ -47,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--connections must be between 1 and 256")
     if args.scale_runs <= SMALL_SCALE:
         parser.error(f"--scale-runs must be more than {SMALL_SCALE}")
+    args.databases = benchdb.KINDS if args.db == "both" else (args.db,)
+    if "postgresql" in args.databases and (why := benchdb.pg_reachable()):
+        parser.error(f"{why}\n(start it, set AUTOPACK_BENCH_PG_URL, or run with --db sqlite)")
     return args
 
 
@@ -62,6 +70,7 @@ def _meta(args: argparse.Namespace, driver: Driver) -> dict:
         "mode": "quick" if args.quick else "default", "driver": driver.describe(),
         "driver_kind": driver.kind, "connections": spec.connections, "duration_s": spec.duration,
         "warmup_s": spec.warmup, "scale_runs": args.scale_runs, "cpus": os.cpu_count(),
+        "databases": list(args.databases),
         "load_avg_start": round(os.getloadavg()[0], 2),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -70,42 +79,55 @@ def _meta(args: argparse.Namespace, driver: Driver) -> dict:
 def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
     """Start the servers, run every scenario, stop the servers (also on errors and Ctrl-C)."""
     results = {"meta": _meta(args, driver)}
-    db = work / "bench.db"
     autopilot_actions.prepare_environment()  # execution worker and rate limits off in the servers
     with ExitStack() as stack:
-        autopack = _serve(stack, start_autopack(work, db), "/health")
-        hello = _serve(stack, start_hello(work, autopack.port), "/hello")
-        results["meta"].update(autopack_port=autopack.port, hello_port=hello.port)
-        fx = payloads.create_fixtures(autopack.url)
-        _step("throughput")
-        results["throughput"] = scenarios.throughput(driver, hello, autopack, fx)
-        _step("create run")
-        reps, warmup = (10, 2) if args.quick else (30, 3)
-        results["create_run"] = scenarios.create_run_timing(autopack.url, reps, warmup)
-        _step("concurrency")
-        results["concurrency"] = burst.concurrency(autopack.url, fx, rounds=3)
-        _step("autopilot: enforcement check with 20 custom rules")
-        check_fx = autopilot_check.prepare(autopack.url, db)
-        results["autopilot_check"] = autopilot_check.measure(driver, hello, autopack, check_fx, work)
-        _step("autopilot: GET /actions at 1,000 vs 100,000 actions, approve-all of 500")
-        actions_fx = autopilot_actions.prepare(autopack.url, db)
-        results["autopilot"] = autopilot_actions.measure(autopack.url, actions_fx, hello_url=hello.url,
-                                                         requests=100 if args.quick else 300)
-        _step(f"live: usage at {live.USAGE_EVENTS:,} events, update_status with {live.UPDATE_STREAMS} streams, "
-              f"/health beside {live.IDLE_STREAMS} idle streams")
-        live_db = work / "live.db"
-        live_server = _serve(stack, start_autopack(work, live_db, "autopack-live", hello.port), "/health")
-        results["live"] = live.measure(driver, hello, live_server, live_db)
-        live_server.stop()
-        _step(f"seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
-        small_db, large_db = work / "scale-small.db", work / "scale-large.db"
-        seeds = _seed_scale(db, small_db, large_db, args.scale_runs)
-        small = _serve(stack, start_autopack(work, small_db, "autopack-small", hello.port), "/health")
-        large = _serve(stack, start_autopack(work, large_db, "autopack-large", small.port), "/health")
-        _step("scale")
-        results["scale"] = scenarios.scale(driver, hello, (SMALL_SCALE, small), (args.scale_runs, large), fx)
-        results["scale"]["seed"] = seeds
+        hello = _serve(stack, start_hello(work, FIRST_PORT + 40), "/hello")
+        results["meta"]["hello_port"] = hello.port
+        if "sqlite" in args.databases:
+            _sqlite_sections(args, driver, work, stack, hello, results)
+        results["writepath"] = {}
+        for kind in args.databases:
+            _step(f"write path (issue [8]) on {kind}: seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs, "
+                  "reads, writes, mixed")
+            results["writepath"][kind] = writepath.measure(driver, hello, stack, work, kind, args.scale_runs)
     return results
+
+
+def _sqlite_sections(args: argparse.Namespace, driver: Driver, work: Path, stack: ExitStack, hello: Server,
+                     results: dict) -> None:
+    """Issues [1] and [7] on SQLite: throughput, creating a run, concurrency, autopilot, live, scale."""
+    db = work / "bench.db"
+    autopack = _serve(stack, start_autopack(work, db), "/health")
+    results["meta"]["autopack_port"] = autopack.port
+    fx = payloads.create_fixtures(autopack.url)
+    _step("throughput")
+    results["throughput"] = scenarios.throughput(driver, hello, autopack, fx)
+    _step("create run")
+    reps, warmup = (10, 2) if args.quick else (30, 3)
+    results["create_run"] = scenarios.create_run_timing(autopack.url, reps, warmup)
+    _step("concurrency")
+    results["concurrency"] = burst.concurrency(autopack.url, fx, rounds=3)
+    _step("autopilot: GET /actions at 1,000 vs 100,000 actions, approve-all of 500")
+    actions_fx = autopilot_actions.prepare(autopack.url, db)
+    results["autopilot"] = autopilot_actions.measure(autopack.url, actions_fx, hello_url=hello.url,
+                                                     requests=100 if args.quick else 300)
+    _step(f"live: usage at {live.USAGE_EVENTS:,} events, update_status with {live.UPDATE_STREAMS} streams, "
+          f"/health beside {live.IDLE_STREAMS} idle streams")
+    live_db = work / "live.db"
+    live_server = _serve(stack, start_autopack(work, live_db, "autopack-live", hello.port), "/health")
+    results["live"] = live.measure(driver, hello, live_server, live_db)
+    live_server.stop()
+    _step(f"seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
+    small_db, large_db = work / "scale-small.db", work / "scale-large.db"
+    seeds = _seed_scale(db, small_db, large_db, args.scale_runs)
+    autopack.stop()
+    small = _serve(stack, start_autopack(work, small_db, "autopack-small", hello.port), "/health")
+    large = _serve(stack, start_autopack(work, large_db, "autopack-large", small.port), "/health")
+    _step("scale")
+    results["scale"] = scenarios.scale(driver, hello, (SMALL_SCALE, small), (args.scale_runs, large), fx)
+    results["scale"]["seed"] = seeds
+    small.stop()
+    large.stop()
 
 
 def _serve(stack: ExitStack, server: Server, ready_path: str) -> Server:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from benchdb import BenchDatabase, as_database
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "bench"
@@ -40,8 +41,8 @@ def free_port(start: int) -> int:
     raise RuntimeError(f"no free port in {start}..{start + 199}")
 
 
-def autopack_env(work: Path, db: Path, runs_dir: Path) -> dict[str, str]:
-    """The server's environment: a private SQLite file and directories, no access log, no limits."""
+def autopack_env(work: Path, db: Path | BenchDatabase, runs_dir: Path) -> dict[str, str]:
+    """The server's environment: a private database and directories, no access log, no limits."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env.update({
         "PYTHONPATH": str(REPO / "src"),
@@ -49,7 +50,7 @@ def autopack_env(work: Path, db: Path, runs_dir: Path) -> dict[str, str]:
         "AUTOPACK_ACCESS_LOG": "0",
         "AUTOPACK_LOG_LEVEL": "WARNING",
         "AUTOPACK_RATE_LIMIT_ENABLED": "0",
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": as_database(db).url,
         "AUTONOMOUS_RUNS_DIR": str(runs_dir),
         "AUTOPACK_DATA_DIR": str(work / "data"),
     })
@@ -135,11 +136,16 @@ def start_uvicorn(name: str, app: str, port: int, env: dict[str, str], log: Path
     return Server(name, port, process, log)
 
 
-def start_autopack(work: Path, db: Path, name: str = "autopack", after_port: int = FIRST_PORT - 1) -> Server:
+def start_autopack(work: Path, db: Path | BenchDatabase, name: str = "autopack", after_port: int = FIRST_PORT - 1) -> Server:
     """Migrate the database `db` (a no-op if it is current), then serve Autopack on it."""
     env = autopack_env(work, db, work / f"runs-{name}")
     migrate(env, work / f"migrate-{name}.log")
     return start_uvicorn(name, "autopack.main:app", free_port(after_port + 1), env, work / f"{name}.log")
+
+
+def migrate_database(work: Path, db: Path | BenchDatabase, name: str) -> None:
+    """Apply the migrations without serving (to seed or copy the database before any server holds it)."""
+    migrate(autopack_env(work, db, work / f"runs-{name}"), work / f"migrate-{name}.log")
 
 
 def start_hello(work: Path, after_port: int) -> Server:
