@@ -30,3 +30,39 @@ def server(tmp_path):
     """The base URL of a live server for this test."""
     with live_server(tmp_path / "server.log") as url:
         yield url
+
+
+@contextmanager
+def inprocess_server(monkeypatch, **env: str):
+    """The app served by uvicorn in a thread of the test process (so tests can see its database reads
+    and its hub): its base URL. Fast polls and heartbeats, no background workers, no stream lifetime."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from autopack.core.settings import get_settings
+
+    settings = {"AUTOPACK_APPROVAL_WORKER": "0", "AUTOPACK_OAUTH_REFRESH_WORKER": "0",
+                "AUTOPACK_AUTOPILOT_WORKER": "0", "AUTOPACK_EVENTS_POLL_SECONDS": "0.2",
+                "AUTOPACK_EVENTS_HEARTBEAT_SECONDS": "1", "AUTOPACK_EVENTS_MAX_STREAM_SECONDS": "0", **env}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    from autopack.main import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", loop="asyncio"))
+    thread = threading.Thread(target=server.run, name="inprocess-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "in-process server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        assert not thread.is_alive(), "in-process server did not stop"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -12,6 +11,7 @@ from autopack.autopilot.api import ViewerRead
 from autopack.core.database import run_in_read_thread
 from autopack.core.errors import BadRequest, NotFound
 from autopack.events import service
+from autopack.events.service import ALL_EVENTS, EventFilter
 from autopack.events.stream import event_stream
 
 router = APIRouter(tags=["events"])
@@ -41,7 +41,7 @@ async def run_events(run_id: str, last_event_id_header: LastEventId = None,
     after = _after(last_event_id_header, last_event_id)
     if not await run_in_read_thread(service.run_exists, run_id):
         raise NotFound(f"Run {run_id} not found")
-    return event_stream(partial(service.events_after, run_id=run_id), after, once)
+    return event_stream(EventFilter(run_id=run_id), after, once)
 
 
 @router.get("/api/v1/tenant/{tenant_id}/autopilot/events")
@@ -49,7 +49,7 @@ async def tenant_events(context: ViewerRead, last_event_id_header: LastEventId =
                         last_event_id: AfterQuery = None, once: Once = False):
     """The tenant's events (autopilot actions, enforcement, freeze) as `text/event-stream`."""
     after = _after(last_event_id_header, last_event_id)
-    return event_stream(partial(service.events_after, tenant_id=context.tenant_id), after, once)
+    return event_stream(EventFilter(tenant_id=context.tenant_id), after, once)
 
 
 @router.get("/events")
@@ -58,4 +58,4 @@ async def all_events(_: Annotated[Principal, Depends(require_superuser)],
                      once: Once = False):
     """Every event of the control plane (the instance key or a superuser)."""
     after = _after(last_event_id_header, last_event_id)
-    return event_stream(service.events_after, after, once)
+    return event_stream(ALL_EVENTS, after, once)

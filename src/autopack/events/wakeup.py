@@ -1,4 +1,4 @@
-"""Optional Redis wake-ups: writers publish after commit, streams wait on them between polls.
+"""Optional Redis wake-ups: writers publish after commit; the shared reader (hub.py) waits on them.
 
 The database stays the source of truth; a lost or late wake-up only costs the poll interval. When
 Redis is down, publishing is skipped for a while so commits never wait on it.
@@ -16,6 +16,7 @@ from autopack.core.settings import get_settings
 log = get_logger(__name__)
 CHANNEL = "autopack:events"
 RETRY_AFTER_FAILURE_SECONDS = 10.0
+DRAIN_LIMIT = 1000  # queued wake-ups skipped at most after one (each is "something was committed")
 _lock = threading.Lock()
 _client: Any = None
 _failed_at = 0.0
@@ -53,7 +54,8 @@ def publish() -> None:
 
 
 class Waiter:
-    """One stream's wait between polls: a Redis subscription when configured, else a plain sleep."""
+    """The shared reader's wait between polls (events/hub.py): a Redis subscription when configured,
+    else a plain sleep."""
 
     def __init__(self) -> None:
         self._pubsub: Any = None
@@ -75,6 +77,10 @@ class Waiter:
                 deadline = time.monotonic() + seconds
                 while (left := deadline - time.monotonic()) > 0:
                     if await self._pubsub.get_message(timeout=left) is not None:
+                        # Wake-ups that piled up meanwhile are covered by the one read that follows.
+                        for _ in range(DRAIN_LIMIT):
+                            if await self._pubsub.get_message(timeout=0) is None:
+                                break
                         return
                 return
             except Exception as exc:  # noqa: BLE001 - fall back to polling for this stream
