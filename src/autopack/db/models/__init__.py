@@ -25,7 +25,7 @@ from autopack.db.models.issues import PhaseIssue, ProjectIssueBacklog, RunIssueI
 from autopack.db.models.oauth import OAuthCredential, OAuthCredentialEvent
 from autopack.db.models.results import AuditorResultRecord, BuilderResultRecord
 from autopack.db.models.roles import UserRole
-from autopack.db.models.runs import Phase, Run, RunEvent, Tier
+from autopack.db.models.runs import Phase, Run, RunEvent, RunTotals, Tier
 from autopack.db.models.telegram import TelegramOutbox, TelegramUpdate
 from autopack.db.models.usage import LlmUsageEvent, Phase6Metrics, TokenEfficiencyMetrics
 
@@ -58,6 +58,7 @@ __all__ = [
                                           "ProjectIssueBacklog",
                                           "Run",
                                           "RunEvent",
+                                          "RunTotals",
                                           "RunIssueIndex",
                                           "SandboxCampaign",
                                           "SignalHealthReading",

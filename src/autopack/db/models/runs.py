@@ -177,3 +177,12 @@ class RunEvent(Base):
     actor: Mapped[str] = mapped_column(String(128), nullable=False, default="api")
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)
+
+
+class RunTotals(Base):
+    """How many runs exist (one row, id 1), kept by database triggers on `runs`: a count without a scan."""
+
+    __tablename__ = "run_totals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    runs: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
