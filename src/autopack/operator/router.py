@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from autopack.auth.deps import verify_read_access
-from autopack.core.database import ReadSession
+from autopack.core.database import ReadSession, run_in_read_thread
 from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
 from autopack.operator import artifacts, service
+from autopack.operator.progress import read_progress
 from autopack.operator.schemas import (
     ArtifactIndexResponse,
     BrowserArtifactsResponse,
@@ -32,9 +33,9 @@ def list_runs(session: ReadSession, limit: int = service.DEFAULT_LIMIT, offset: 
 
 
 @router.get("/runs/{run_id}/progress", response_model=RunProgressResponse)
-def run_progress(run_id: str, session: ReadSession):
-    """Phase-by-phase progress; `elapsed_seconds` stops at `completed_at`."""
-    return json_response(service.run_progress(session, run_id))
+async def run_progress(run_id: str):
+    """Phase-by-phase progress; `elapsed_seconds` stops at `completed_at` (one thread hop)."""
+    return Response(await run_in_read_thread(read_progress, run_id), media_type="application/json")
 
 
 @router.get("/runs/{run_id}/artifacts/index", response_model=ArtifactIndexResponse)

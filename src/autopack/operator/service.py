@@ -90,8 +90,11 @@ def run_progress(session: Session, run_id: str) -> dict[str, Any]:
     phases = [dict(row._mapping) for row in session.execute(
         select(*_PROGRESS_PHASE_COLUMNS).where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)
     )]
-    tally = PhaseCounts.of(phase["state"] for phase in phases)
-    counts = {"phases_total": tally.total, **{name: getattr(tally, name) for name in BUCKET_NAMES}}
+    return progress_document(run, phases, PhaseCounts.of(phase["state"] for phase in phases))
+
+
+def progress_document(run, phases: Any, counts: PhaseCounts) -> dict[str, Any]:  # noqa: ANN001 - a row
+    """The progress answer from the run's columns, its phase list (or its JSON) and their counts."""
     return {
         "run_id": run.id,
         "state": run.state,
@@ -100,9 +103,10 @@ def run_progress(session: Session, run_id: str) -> dict[str, Any]:
         "elapsed_seconds": elapsed_seconds(run.started_at, run.completed_at),
         "tokens_used": run.tokens_used or 0,
         "token_cap": run.token_cap,
-        **counts,
+        "phases_total": counts.total,
+        **{name: getattr(counts, name) for name in BUCKET_NAMES},
         "phases": phases,
-        "budget": budget.status(run, budget.counts_of(p["state"] for p in phases)),
+        "budget": budget.status(run, budget.PhaseUse(counts.started, counts.phases_pending)),
     }
 
 
