@@ -14,7 +14,7 @@ from autopack.core.database import session_scope
 from autopack.db.base import utcnow
 from autopack.db.models import Event
 from autopack.events import log, service
-from autopack.runs import service as runs
+from autopack.phases import results
 from autopack.runs.schemas import PhaseStatusUpdate
 from tests.conftest import run_payload
 
@@ -37,7 +37,7 @@ def test_a_rolled_back_change_leaves_no_event(client):
     client.post("/runs/start", json=run_payload("rollback-run", 1, 1))
     before = _count()
     with pytest.raises(RuntimeError), session_scope() as session:
-        runs.update_phase_status(session, "rollback-run", "F1.1", PhaseStatusUpdate(state="EXECUTING"), "test")
+        results.update_status(session, "rollback-run", "F1.1", PhaseStatusUpdate(state="EXECUTING"), "test")
         raise RuntimeError("the request failed after the change")
     assert _count() == before
     assert client.get("/runs/rollback-run").json()["phases"][0]["state"] == "QUEUED"

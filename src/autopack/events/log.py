@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from autopack.core.database import on_commit
@@ -24,6 +24,7 @@ PENDING_KEY = "autopack_pending_events"
 _LISTENING_KEY = "autopack_events_listening"
 # pg_advisory_xact_lock key of the event writers ("autopack events", any constant works).
 ADVISORY_LOCK_KEY = 0x6175_746F_6576_7473
+_INSERT = insert(Event)
 
 
 def _plain(payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def record(session: Session, type: str, *, run_id: str | None = None, tenant_id:
            payload: dict[str, Any] | None = None) -> None:
     """Log an event; it is written when (and only if) the session's transaction commits."""
     session.info.setdefault(PENDING_KEY, []).append(
-        Event(type=type, created_at=utcnow(), run_id=run_id, tenant_id=tenant_id, payload=_plain(payload)))
+        {"type": type, "created_at": utcnow(), "run_id": run_id, "tenant_id": tenant_id, "payload": _plain(payload)})
     if not session.info.get(_LISTENING_KEY):
         session.info[_LISTENING_KEY] = True
         event.listen(session, "before_commit", _write_pending)
@@ -50,8 +51,7 @@ def _write_pending(session: Session) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    session.add_all(pending)
-    session.flush()
+    session.execute(_INSERT, pending)  # one executemany, no unit of work
     on_commit(session, wakeup.publish)
 
 
