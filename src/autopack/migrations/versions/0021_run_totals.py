@@ -25,19 +25,28 @@ SQLITE = [
         UPDATE run_totals SET runs = runs - 1 WHERE id = 1;
     END""",
 ]
+# PostgreSQL counts once per statement (transition tables): a bulk insert of 100,000 runs updates
+# the row once, not 100,000 times.
 POSTGRES = [
     """CREATE FUNCTION run_totals_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        delta bigint;
     BEGIN
         IF TG_OP = 'INSERT' THEN
-            INSERT INTO run_totals (id, runs) VALUES (1, 1)
-            ON CONFLICT (id) DO UPDATE SET runs = run_totals.runs + 1;
+            SELECT count(*) INTO delta FROM new_rows;
         ELSE
-            UPDATE run_totals SET runs = runs - 1 WHERE id = 1;
+            SELECT -count(*) INTO delta FROM old_rows;
+        END IF;
+        IF delta <> 0 THEN
+            INSERT INTO run_totals (id, runs) VALUES (1, delta)
+            ON CONFLICT (id) DO UPDATE SET runs = run_totals.runs + EXCLUDED.runs;
         END IF;
         RETURN NULL;
     END $$""",
-    """CREATE TRIGGER run_totals_count AFTER INSERT OR DELETE ON runs
-       FOR EACH ROW EXECUTE FUNCTION run_totals_count()""",
+    """CREATE TRIGGER run_totals_insert AFTER INSERT ON runs REFERENCING NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION run_totals_count()""",
+    """CREATE TRIGGER run_totals_delete AFTER DELETE ON runs REFERENCING OLD TABLE AS old_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION run_totals_count()""",
 ]
 
 
@@ -58,6 +67,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER run_totals_insert")
         op.execute("DROP TRIGGER run_totals_delete")
     else:
-        op.execute("DROP TRIGGER run_totals_count ON runs")
+        op.execute("DROP TRIGGER run_totals_insert ON runs")
+        op.execute("DROP TRIGGER run_totals_delete ON runs")
         op.execute("DROP FUNCTION run_totals_count()")
     op.drop_table("run_totals")
