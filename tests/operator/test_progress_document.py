@@ -45,3 +45,21 @@ def test_every_shape_renders_the_same(client):
 def test_unknown_run_is_404(client):
     response = client.get("/runs/nope/progress")
     assert response.status_code == 404 and response.json() == {"detail": "Run nope not found"}
+
+
+def test_the_run_list_renders_the_same(client):
+    if not (SQLITE_RENDERS and is_sqlite()):
+        pytest.skip("the one-statement rendering is SQLite's")
+    from autopack.operator.progress import read_run_list
+    from tests.operator.helpers import insert_runs
+
+    payload = run_payload("listed", tiers=2, phases_per_tier=3)
+    payload["phases"][0]["name"] = 'quote " \\ \U0001f600'
+    assert client.post("/runs/start", json=payload).status_code == 201
+    client.post("/runs/listed/phases/F1.1/update_status", json={"state": "COMPLETE", "tokens_used": 5})
+    insert_run("all-done", phase_states=("COMPLETE", "SKIPPED"), state="DONE_SUCCESS")
+    insert_runs(30)
+    for limit, offset in ((20, 0), (5, 3), (100, 0), (0, -4), (1000, 10**12), (20, 31)):
+        with session_scope(writer=False) as session:
+            expected = FastJSONResponse(service.list_runs(session, limit, offset)).body
+        assert read_run_list(limit, offset) == expected, (limit, offset)

@@ -12,7 +12,7 @@ from autopack.core.database import ReadSession, run_in_read_thread
 from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
 from autopack.operator import artifacts, service
-from autopack.operator.progress import read_progress
+from autopack.operator.progress import read_progress, read_run_list
 from autopack.operator.schemas import (
     ArtifactIndexResponse,
     BrowserArtifactsResponse,
@@ -27,9 +27,9 @@ INDEX_MAX_LIMIT = 10_000
 
 
 @router.get("/runs", response_model=RunListResponse)
-def list_runs(session: ReadSession, limit: int = service.DEFAULT_LIMIT, offset: int = 0):
+async def list_runs(limit: int = service.DEFAULT_LIMIT, offset: int = 0):
     """Runs newest first with phase counts; `limit` is clamped to 1..100 and `offset` to ≥ 0."""
-    return json_response(service.list_runs(session, limit, offset))
+    return Response(await run_in_read_thread(read_run_list, limit, offset), media_type="application/json")
 
 
 @router.get("/runs/{run_id}/progress", response_model=RunProgressResponse)

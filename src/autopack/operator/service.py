@@ -22,9 +22,9 @@ MAX_OFFSET = 2**31 - 1
 # Phase buckets (runs.states.BUCKETS): every state falls in exactly one, so the counts add up to
 # phases_total. The reference counted EXECUTING only as in progress, so a phase in GATE or
 # CI_RUNNING (where a builder result puts it) was in no bucket at all.
-_NOT_CURRENT = ("COMPLETE", "SKIPPED")  # the current phase is the first one not done (reference)
+NOT_CURRENT = ("COMPLETE", "SKIPPED")  # the current phase is the first one not done (reference)
 
-_SUMMARY_COLUMNS = (Run.id, Run.state, Run.created_at, Run.started_at, Run.completed_at,
+SUMMARY_COLUMNS = (Run.id, Run.state, Run.created_at, Run.started_at, Run.completed_at,
                     Run.tokens_used, Run.token_cap, *(getattr(Run, name) for name in BUCKET_NAMES))
 
 
@@ -41,7 +41,7 @@ def _current_phase_names(session: Session, run_ids: list[str]) -> dict[str, str]
         select(Phase.run_id, Phase.name,
                func.row_number().over(partition_by=Phase.run_id,
                                       order_by=(Phase.phase_index, Phase.id)).label("rn"))
-        .where(Phase.run_id.in_(run_ids), Phase.state.not_in(_NOT_CURRENT))
+        .where(Phase.run_id.in_(run_ids), Phase.state.not_in(NOT_CURRENT))
         .subquery()
     )
     stmt = select(ranked.c.run_id, ranked.c.name).where(ranked.c.rn == 1)
@@ -53,7 +53,7 @@ def list_runs(session: Session, limit: int, offset: int) -> dict[str, Any]:
     limit, offset = clamp_page(limit, offset)
     total = session.scalar(select(RunTotals.runs).where(RunTotals.id == 1)) or 0  # kept by triggers
     page = session.execute(
-        select(*_SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
+        select(*SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
     ).all()
     current = _current_phase_names(session, [row.id for row in page])
     runs = []

@@ -26,7 +26,7 @@ from autopack.db.base import UTCDateTime
 from autopack.runs import service
 
 
-def _sql_value(attribute, alias: str) -> str:  # noqa: ANN001 - an ORM column attribute
+def json_value_sql(attribute, alias: str) -> str:  # noqa: ANN001 - an ORM column attribute
     """SQL for one column's JSON value, matching what orjson makes of the ORM's Python value."""
     column = attribute.expression
     ref = f"{alias}.{column.name}"
@@ -41,7 +41,7 @@ def _sql_value(attribute, alias: str) -> str:  # noqa: ANN001 - an ORM column at
 
 
 def _object(columns, alias: str) -> str:
-    pairs = ", ".join(f"'{c.key}', {_sql_value(c, alias)}" for c in columns)
+    pairs = ", ".join(f"'{c.key}', {json_value_sql(c, alias)}" for c in columns)
     return f"json_object({pairs})"
 
 
