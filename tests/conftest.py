@@ -160,3 +160,22 @@ def started_run(client):
     response = client.post("/runs/start", json=run_payload())
     assert response.status_code == 201, response.text
     return response.json()["id"]
+
+
+@pytest.fixture
+def scratch_engine(tmp_path):
+    """An engine on an empty database of its own (the session's database is already migrated)."""
+    from autopack.core.database import build_engine
+
+    if BACKEND == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'migrate.db'}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"autopack_mig_{secrets.token_hex(4)}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    base = _PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = build_engine(f"{base}/{name}")
+    yield engine
+    engine.dispose()
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,10 +9,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from autopack.core.database import build_engine
 from autopack.core.migrate import alembic_config, upgrade
 from autopack.db.base import UTCDateTime
-from tests.conftest import _PG_ADMIN_URL, BACKEND, _pg_admin
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 TS = UTCDateTime(timezone=True)
@@ -39,20 +37,9 @@ PEOPLE = [("root", "root"), ("Ｂｏｂ", "ｂｏｂ"), ("ｒｏｏｔ", "ｒｏ
 
 
 @pytest.fixture
-def engine(tmp_path):
+def engine(scratch_engine):
     """A database of its own (the session's database is already at the newest revision)."""
-    if BACKEND == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'migrate.db'}")
-        yield engine
-        engine.dispose()
-        return
-    name = f"autopack_mig_{secrets.token_hex(4)}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    base = _PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = build_engine(f"{base}/{name}")
-    yield engine
-    engine.dispose()
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return scratch_engine
 
 
 def _seed(engine) -> dict[str, int]:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from autopack.core.database import build_engine
 from autopack.core.migrate import upgrade
 from autopack.db.base import UTCDateTime
 from autopack.db.models.usage import LlmUsageHourly
 from autopack.usage.service import add_hourly_totals
-from tests.conftest import _PG_ADMIN_URL, BACKEND, _pg_admin
 
 T0 = datetime(2026, 2, 3, 4, 0, 0, tzinfo=UTC)
 TS = UTCDateTime(timezone=True)
@@ -24,20 +21,9 @@ events = sa.table("llm_usage_events", *(sa.column(n) for n in (
 
 
 @pytest.fixture
-def engine(tmp_path):
+def engine(scratch_engine):
     """A database of its own (the session's database is already at the newest revision)."""
-    if BACKEND == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'migrate.db'}")
-        yield engine
-        engine.dispose()
-        return
-    name = f"autopack_mig_{secrets.token_hex(4)}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    base = _PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = build_engine(f"{base}/{name}")
-    yield engine
-    engine.dispose()
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return scratch_engine
 
 
 def _row(provider, model, moment, total, prompt=None, completion=None) -> dict:
