@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import run_payload
 from tests.dashboard.helpers import usage
 
 
@@ -83,3 +84,16 @@ def test_paging(client, started_run):
                                    "offset=99999999999"])
 def test_bad_paging_is_422(client, query):
     assert client.get(f"/dashboard/usage?{query}").status_code == 422
+
+
+def test_absurd_token_counts_are_summed_not_a_500(client):
+    """Runners may report up to 2**62 tokens an event: sums past 64 bits still answer (SQLite rounds)."""
+    assert client.post("/runs/start", json=run_payload("big", 1, 1)).status_code == 201
+    event = {"provider": "p", "model": "m", "role": "builder", "total_tokens": 2**62, "prompt_tokens": 2**62}
+    for _ in range(3):
+        assert client.post("/runs/big/usage", json={"events": [event] * 1000}).status_code == 201
+    response = client.get("/dashboard/usage?period=month")
+    assert response.status_code == 200, response.text
+    [provider] = response.json()["providers"]
+    assert provider["total_tokens"] == pytest.approx(3000 * 2**62, rel=1e-9)
+    assert provider["completion_tokens"] == 0

@@ -36,7 +36,6 @@ CONSOLIDATED_DISABLED = (
 )
 CONSOLIDATED_MAX_LIMIT = 10_000
 SQL_OFFSET_CAP = 2**62  # offsets beyond any table; keeps the bound parameter inside BIGINT
-SQLITE_MAX_INT = 2**63 - 1
 
 
 def _sum(column) -> Any:
@@ -115,10 +114,9 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- usage
 
 
-def _exact(values: tuple, sqlite: bool) -> tuple[int, ...]:
-    """Sums as ints; on SQLite a sum past 64 bits fails, as SQLite's SUM over the raw events did."""
-    if sqlite and any(isinstance(v, float) or v > SQLITE_MAX_INT for v in values):
-        raise OverflowError("integer overflow")  # a REAL total is one that passed 64 bits when added up
+def _as_ints(values: tuple) -> tuple[int, ...]:
+    """Sums as ints. PostgreSQL's are exact at any size; on SQLite a sum past 64 bits is REAL (stored
+    that way by the hourly upsert), shown rounded rather than failing the whole answer."""
     return tuple(int(v) for v in values)
 
 
@@ -145,8 +143,7 @@ def _usage_by_model(session: Session, since: datetime) -> list[tuple[str, str, i
         select(both.c.provider, both.c.model, func.sum(both.c.total), func.sum(both.c.prompt),
                func.sum(both.c.completion))
         .group_by(both.c.provider, both.c.model).order_by(both.c.provider, both.c.model)).all()
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    return [(provider, model, *_exact(sums, sqlite)) for provider, model, *sums in rows]
+    return [(provider, model, *_as_ints(sums)) for provider, model, *sums in rows]
 
 
 def usage(session: Session, period: str, limit: int, offset: int) -> dict[str, Any]:
