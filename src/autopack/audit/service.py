@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,36 +59,65 @@ def _require_writer(session: Session) -> None:
         raise NotAWriterSession("append_event needs a writer session (session_scope() or WriteSession)")
 
 
-def _lock_head(session: Session, chain_key: str) -> AuditChainHead:
+_HEADS = AuditChainHead.__table__
+_EVENTS = AuditEvent.__table__
+_LOCK_HEAD = (select(_HEADS.c.last_seq, _HEADS.c.last_hash)
+              .where(_HEADS.c.chain_key == bindparam("key")).with_for_update())
+_MOVE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("key"))
+              .values(last_seq=bindparam("seq"), last_hash=bindparam("digest"), seal=bindparam("sealed"),
+                      updated_at=bindparam("now")))
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where one chain stands: its last sequence number and hash."""
+
+    seq: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class Appended:
+    """The ledger event just written: its id and its places in the chains."""
+
+    id: int
+    global_seq: int
+    tenant_seq: int | None
+
+
+def _lock_head(session: Session, chain_key: str) -> Link:
     """Lock a chain's head row (created on first use) until the caller's transaction ends."""
-    stmt = (select(AuditChainHead).where(AuditChainHead.chain_key == chain_key)
-            .with_for_update().execution_options(populate_existing=True))
     for _ in range(_HEAD_INSERT_ATTEMPTS):
-        head = session.scalars(stmt).one_or_none()
-        if head is not None:
-            return head
+        row = session.execute(_LOCK_HEAD, {"key": chain_key}).first()
+        if row is not None:
+            return Link(row.last_seq, row.last_hash)
         try:
             with session.begin_nested():
-                head = AuditChainHead(chain_key=chain_key, last_seq=0, last_hash=GENESIS_HASH)
-                session.add(head)
+                session.execute(insert(_HEADS).values(chain_key=chain_key, last_seq=0, last_hash=GENESIS_HASH,
+                                                      updated_at=utcnow()))
         except IntegrityError:
             continue  # another writer created this head first: lock theirs on the next pass
-        return head  # our uncommitted insert: nobody else can see or lock it until we commit
+        return Link(0, GENESIS_HASH)  # our uncommitted insert: nobody else can see or lock it until we commit
     raise RuntimeError(f"could not create or lock the audit chain head {chain_key!r}")
 
 
-def _extend(head: AuditChainHead, chain: str, fields: dict[str, Any]) -> tuple[int, str, str]:
+def _extend(session: Session, head: Link, chain: str, fields: dict[str, Any]) -> tuple[int, str, str]:
     """The next link of `chain` for `fields`; moves the head to it."""
-    seq, prev_hash = head.last_seq + 1, head.last_hash
-    digest = link_hash(chain=chain, seq=seq, prev_hash=prev_hash, **fields)
-    head.last_seq, head.last_hash, head.seal = seq, digest, head_seal(chain, seq, digest)
-    return seq, prev_hash, digest
+    seq = head.seq + 1
+    digest = link_hash(chain=chain, seq=seq, prev_hash=head.digest, **fields)
+    session.execute(_MOVE_HEAD, {"key": chain, "seq": seq, "digest": digest,
+                                 "sealed": head_seal(chain, seq, digest), "now": utcnow()})
+    return seq, head.digest, digest
 
 
 def append_event(session: Session, *, action: str, actor: str, tenant_id: str | int | None = None,
                  target_type: str | None = None, target_id: str | int | None = None,
-                 details: Mapping[str, Any] | None = None) -> AuditEvent:
-    """Record one event (details already redacted: never secrets) in its chains; flushes, never commits."""
+                 details: Mapping[str, Any] | None = None) -> Appended:
+    """Record one event (details already redacted: never secrets) in its chains; never commits.
+
+    Core statements, no unit of work: lock the heads, write the event, move the heads.
+    """
     # The heads stay locked until the caller's transaction ends, serialising every appender behind
     # it: append as the last step of the transaction that makes the change.
     tid = _text("tenant_id", tenant_id)
@@ -104,15 +134,15 @@ def append_event(session: Session, *, action: str, actor: str, tenant_id: str | 
     global_head = _lock_head(session, GLOBAL_CHAIN)
     tenant_head = _lock_head(session, tenant_chain(tid)) if tid is not None else None
     fields["occurred_at"] = utcnow()  # stamped under the lock, so time follows the global order
-    event = AuditEvent(**fields)
-    event.global_seq, event.global_prev_hash, event.global_hash = _extend(global_head, GLOBAL_CHAIN, fields)
+    row = dict(fields)
+    row["global_seq"], row["global_prev_hash"], row["global_hash"] = _extend(
+        session, global_head, GLOBAL_CHAIN, fields)
     if tenant_head is not None:
-        event.tenant_seq, event.tenant_prev_hash, event.tenant_hash = _extend(
-            tenant_head, tenant_chain(tid), fields)
-    session.add(event)
-    session.flush()
+        row["tenant_seq"], row["tenant_prev_hash"], row["tenant_hash"] = _extend(
+            session, tenant_head, tenant_chain(tid), fields)
+    event_id = session.execute(_INSERT_EVENT, row).scalar_one()
     refresh_after_commit(session)
-    return event
+    return Appended(event_id, row["global_seq"], row.get("tenant_seq"))
 
 
 def verify_ledger(session: Session, tenant_id: str | int | None = None,
@@ -145,14 +175,16 @@ def reseal_heads(session: Session, actor: str) -> VerifyReport:
     anchor, breaks = check_anchor(session, loaded)
     if anchor.status in ("invalid", "mismatch"):
         return report.model_copy(update={"ok": False, "first_break": next(iter(breaks), None), "anchor": anchor})
-    global_head = _lock_head(session, GLOBAL_CHAIN)  # the global head first, as every appender does
-    heads = session.scalars(select(AuditChainHead).where(AuditChainHead.chain_key != GLOBAL_CHAIN)
-                            .order_by(AuditChainHead.chain_key).with_for_update()).all()
-    for head in [global_head, *heads]:
-        head.seal = head_seal(head.chain_key, head.last_seq, head.last_hash)
+    _lock_head(session, GLOBAL_CHAIN)  # the global head first, as every appender does
+    heads = session.execute(select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash)
+                            .order_by(_HEADS.c.chain_key != GLOBAL_CHAIN, _HEADS.c.chain_key)
+                            .with_for_update()).all()
+    for key, seq, digest in heads:
+        session.execute(update(_HEADS).where(_HEADS.c.chain_key == key)
+                        .values(seal=head_seal(key, seq, digest), updated_at=utcnow()))
     on_commit(session, lambda: refresh_anchor(reseal=True))  # before append_event's refresh, which needs it
     append_event(session, action="audit.heads_resealed", actor=actor,
-                 details={"chains": len(heads) + 1, "events_checked": report.events_checked})
+                 details={"chains": len(heads), "events_checked": report.events_checked})
     return report
 
 
