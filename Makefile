@@ -32,15 +32,24 @@ run: $(RUN_STAMP)
 	$(BIN)/autopack migrate
 	$(BIN)/autopack serve --host $(HOST) --port $(PORT)
 
+# The two databases' runs share nothing (own database, own data directory, own Redis database), so
+# they run side by side, one per core; the PostgreSQL run's output follows the SQLite run's.
 test: $(TEST_STAMP)
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	@mkdir -p .test-logs
+	@rm -f .test-logs/postgresql.rc
+	@( $(MAKE) --no-print-directory test-postgres > .test-logs/postgresql.log 2>&1; echo $$? > .test-logs/postgresql.rc ) & \
+	$(MAKE) --no-print-directory test-sqlite; sqlite=$$?; wait; \
+	echo "======== PostgreSQL run (.test-logs/postgresql.log) ========"; cat .test-logs/postgresql.log; \
+	postgres=$$(cat .test-logs/postgresql.rc 2>/dev/null || echo 1); \
+	echo "SQLite run exit $$sqlite, PostgreSQL run exit $$postgres"; \
+	test $$sqlite -eq 0 && test $$postgres -eq 0
 
 test-sqlite: $(TEST_STAMP)
 	AUTOPACK_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres: $(TEST_STAMP)
-	AUTOPACK_TEST_DB=postgresql AUTOPACK_TEST_PG_URL=$(TEST_PG_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	AUTOPACK_TEST_DB=postgresql AUTOPACK_TEST_PG_URL=$(TEST_PG_URL) \
+	AUTOPACK_TEST_REDIS_URL=redis://127.0.0.1:6379/1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
@@ -49,4 +58,4 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 
 clean:
-	rm -rf $(VENV) data .autonomous_runs
+	rm -rf $(VENV) data .autonomous_runs .test-logs
