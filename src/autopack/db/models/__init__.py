@@ -19,19 +19,29 @@ from autopack.db.models.enforcement import (
 )
 from autopack.db.models.errors import ErrorReport
 from autopack.db.models.events import Event
+from autopack.db.models.files import UploadedFile
 from autopack.db.models.governance import GovernanceRequest
 from autopack.db.models.identity import ApiKey, Tenant, TenantMembership, User
 from autopack.db.models.issues import PhaseIssue, ProjectIssueBacklog, RunIssueIndex
 from autopack.db.models.oauth import OAuthCredential, OAuthCredentialEvent
+from autopack.db.models.research import ResearchNote, ResearchSession, ResearchSource
 from autopack.db.models.results import AuditorResultRecord, BuilderResultRecord
 from autopack.db.models.roles import UserRole
 from autopack.db.models.runs import Phase, Run, RunEvent, RunTotals, Tier
+from autopack.db.models.storage import (
+                                          ApprovalDecision,
+                                          CleanupCandidate,
+                                          ExecutionCheckpoint,
+                                          LearnedRule,
+                                          StorageScan,
+)
 from autopack.db.models.telegram import TelegramOutbox, TelegramUpdate
 from autopack.db.models.usage import LlmUsageEvent, Phase6Metrics, TokenEfficiencyMetrics
 
 __all__ = [
                                           "AbTestResult",
                                           "ApiKey",
+                                          "ApprovalDecision",
                                           "ApprovalRequest",
                                           "AuditChainHead",
                                           "AuditEvent",
@@ -41,11 +51,14 @@ __all__ = [
                                           "AutopilotSettings",
                                           "BuilderResultRecord",
                                           "CampaignMetricsDaily",
+                                          "CleanupCandidate",
                                           "EnforcementAuditLog",
                                           "ErrorReport",
                                           "Event",
+                                          "ExecutionCheckpoint",
                                           "GovernanceRequest",
                                           "HumanNote",
+                                          "LearnedRule",
                                           "LlmUsageEvent",
                                           "ModelOverride",
                                           "OAuthCredential",
@@ -56,12 +69,16 @@ __all__ = [
                                           "PhaseIssue",
                                           "PlatformRequest",
                                           "ProjectIssueBacklog",
+                                          "ResearchNote",
+                                          "ResearchSession",
+                                          "ResearchSource",
                                           "Run",
                                           "RunEvent",
-                                          "RunTotals",
                                           "RunIssueIndex",
+                                          "RunTotals",
                                           "SandboxCampaign",
                                           "SignalHealthReading",
+                                          "StorageScan",
                                           "TelegramOutbox",
                                           "TelegramUpdate",
                                           "Tenant",
@@ -71,6 +88,7 @@ __all__ = [
                                           "Tier",
                                           "TokenEfficiencyMetrics",
                                           "TrustGateAuditLog",
+                                          "UploadedFile",
                                           "User",
                                           "UserRole",
 ]
