@@ -203,6 +203,15 @@ def check_artifact_path(raw: str) -> list[str]:
 
 def read_artifact(run_id: str, raw_path: str, segments: list[str], max_bytes: int) -> ArtifactContent:
     """The text of one artifact: its first `max_bytes` bytes, UTF-8 decoded with replacement."""
+    data, original, truncated = read_artifact_bytes(run_id, raw_path, segments, max_bytes)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = decoder.decode(data, final=not truncated)
+    pending = len(decoder.getstate()[0])  # a multi-byte character cut by the cap is left out whole
+    return ArtifactContent(text, original, len(data) - pending, truncated)
+
+
+def read_artifact_bytes(run_id: str, raw_path: str, segments: list[str], max_bytes: int) -> tuple[bytes, int, bool]:
+    """(first `max_bytes` bytes, the file's size, truncated) of one artifact, with every containment check."""
     not_found = NotFound(f"File not found: {raw_path}")
     try:
         root = run_root(run_id)
@@ -245,11 +254,7 @@ def read_artifact(run_id: str, raw_path: str, segments: list[str], max_bytes: in
         os.close(fd)
     truncated = len(data) > max_bytes
     data = data[:max_bytes]
-    original = max(info.st_size, len(data))
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text = decoder.decode(data, final=not truncated)
-    pending = len(decoder.getstate()[0])  # a multi-byte character cut by the cap is left out whole
-    return ArtifactContent(text, original, len(data) - pending, truncated)
+    return data, max(info.st_size, len(data)), truncated
 
 
 def _read_up_to(fd: int, limit: int) -> bytes:
