@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from autopack.core.database import ReadSession
 from autopack.core.responses import json_response
 from autopack.error_reports import service
+from autopack.error_reports.schemas import ErrorListResponse, ErrorSummaryResponse
 
 router = APIRouter(tags=["errors"])
-
-
-class ErrorListResponse(BaseModel):
-    """Reports of a run, oldest first."""
-
-    run_id: str
-    error_count: int
-    errors: list[dict[str, Any]]
-    total: int
-    limit: int
-    offset: int
-
-
-class ErrorSummaryResponse(BaseModel):
-    """A text summary of a run's errors."""
-
-    run_id: str
-    summary: str
 
 
 @router.get("/runs/{run_id}/errors", response_model=ErrorListResponse)

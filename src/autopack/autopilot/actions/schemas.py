@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -50,3 +51,74 @@ class ApproveAllRequest(BaseModel):
 
     action_ids: Annotated[list[Annotated[str, Field(max_length=64)]],
                           Field(min_length=1, max_length=MAX_APPROVE_ALL)]
+
+
+class ActionOut(BaseModel):
+    """An action as every endpoint shows it (`service.action_view`)."""
+
+    id: str
+    date: dt.date
+    action_type: str
+    entity_type: str
+    entity_id: str
+    entity_name: str | None = None
+    platform: str
+    action_json: dict[str, Any]
+    before_value: dict[str, Any] | None = None
+    after_value: dict[str, Any] | None = None
+    status: ActionStatus
+    created_at: dt.datetime
+    approved_at: dt.datetime | None = None
+    applied_at: dt.datetime | None = None
+    error: str | None = None
+    requires_approval: bool
+    auto_approved: bool
+    reason: str | None = None
+    warnings: list[str] = []
+    created_by: str | None = None
+    approved_by: str | None = None
+    dismissed_at: dt.datetime | None = None
+    dismissed_by: str | None = None
+
+
+class ActionPage(BaseModel):
+    """GET /actions: a page, newest first; `next_cursor` is None on the last page."""
+
+    actions: list[ActionOut]
+    count: int
+    filters: dict[str, Any]
+    limit: int
+    next_cursor: str | None = None
+
+
+class ActionQueued(BaseModel):
+    """POST /actions: the queued action and the approval policy's decision."""
+
+    action: ActionOut
+    auto_approved: bool
+    requires_approval: bool
+    reason: str | None = None
+    warnings: list[Any] = []
+    enforcement: Any = None
+    cooldown_ends_at: dt.datetime | None = None
+
+
+class ActionRead(BaseModel):
+    """GET /actions/{id}."""
+
+    action: ActionOut
+
+
+class ActionDecided(ActionRead):
+    """POST /actions/{id}/approve or /dismiss: the action after the decision."""
+
+    message: str
+
+
+class ApproveAllResult(BaseModel):
+    """POST /actions/approve-all: what was approved, and the ids that were not (unknown or not queued)."""
+
+    approved_count: int
+    approved_ids: list[str]
+    skipped: list[Any]
+    message: str
