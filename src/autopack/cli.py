@@ -9,6 +9,7 @@ import typer
 from autopack.audit.cli import app as audit_app
 from autopack.auth.cli import apikeys_app, keys_app, users_app
 from autopack.events.cli import runs_app
+from autopack.ops.cli import backup_command, restore_command
 from autopack.telegram.cli import app as telegram_app
 from autopack.tenants.cli import app as tenants_app
 
@@ -20,6 +21,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(runs_app, name="runs")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 @app.command()

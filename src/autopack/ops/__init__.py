@@ -1,0 +1,1 @@
+"""Operator tasks that work on a whole installation: backup and restore."""

@@ -1,0 +1,154 @@
+"""`autopack backup` under write load, `autopack restore` into an empty installation that verifies and serves."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+import pytest
+
+from tests.conftest import BACKEND, run_payload
+from tests.production.conftest import cli, installation_env, login, new_database, serve
+
+SEEDED = 12
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A migrated installation serving on a port, with SEEDED runs and an approval request for each."""
+    root = tmp_path_factory.mktemp("source")
+    with new_database(root) as url:
+        env = installation_env(root, url)
+        assert cli(env, "migrate").returncode == 0
+        made = cli(env, "users", "create", "operator", "--email", "op@example.com", "--password-stdin",
+                   stdin="correct horse battery\n")
+        assert made.returncode == 0, made.stderr
+        with serve(env, root / "server.log") as base:
+            for n in range(SEEDED):
+                assert httpx.post(f"{base}/runs/start", json=run_payload(f"seed-{n}", 1, 2)).status_code == 201
+                answer = httpx.post(f"{base}/approval/request", json={"run_id": f"seed-{n}", "phase_id": "F1.1"})
+                assert answer.status_code == 200, answer.text
+            token = login(base, "operator", "correct horse battery")
+            yield {"root": root, "env": env, "base": base, "url": url, "token": token}
+
+
+class Load:
+    """Threads writing runs, approval requests and phase moves until stopped; what was answered 2xx."""
+
+    def __init__(self, base: str, threads: int = 2):
+        self.base, self.stopping, self.lock = base, threading.Event(), threading.Lock()
+        self.created: list[str] = []
+        self.errors: list[str] = []
+        self.threads = [threading.Thread(target=self._work, args=(n,)) for n in range(threads)]
+
+    def _work(self, n: int) -> None:
+        with httpx.Client(base_url=self.base, timeout=30) as client:
+            i = 0
+            while not self.stopping.is_set():
+                run_id = f"load-{n}-{i}"
+                i += 1
+                answers = [client.post("/runs/start", json=run_payload(run_id, 1, 1))]
+                answers.append(client.post("/approval/request", json={"run_id": run_id, "phase_id": "F1.1"}))
+                answers.append(client.post(f"/runs/{run_id}/phases/F1.1/update_status", json={"state": "COMPLETE"}))
+                if any(a.status_code >= 300 for a in answers):
+                    self.errors.append(f"{[a.status_code for a in answers]} {answers[-1].text[:200]}")
+                with self.lock:
+                    self.created.append(run_id)
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(60)
+
+    def wait_for(self, count: int) -> None:
+        """Block until at least `count` load runs were fully answered."""
+        while len(self.created) < count and all(t.is_alive() for t in self.threads):
+            threading.Event().wait(0.02)
+        assert len(self.created) >= count, self.errors[:3]
+
+
+def test_backup_under_load_restores_a_copy_that_verifies_and_serves_the_same_runs(source, tmp_path):
+    archive = tmp_path / "autopack.tar.gz"
+    with Load(source["base"]) as load:
+        load.wait_for(3)
+        with load.lock:
+            answered_before = list(load.created)
+        made = cli(source["env"], "backup", str(archive))
+        load.wait_for(len(answered_before) + 3)  # writes went on while the copy was taken
+    assert load.errors == []
+    assert made.returncode == 0, made.stderr
+    expected = "pg_dump" if BACKEND == "postgresql" else "online backup API"
+    assert expected in made.stdout
+    assert archive.stat().st_mode & 0o077 == 0  # it holds the server's keys
+
+    with httpx.Client(base_url=source["base"]) as client:
+        originals = {f"seed-{n}": client.get(f"/runs/seed-{n}").json() for n in range(SEEDED)}
+        originals.update({run_id: client.get(f"/runs/{run_id}").json() for run_id in answered_before})
+        all_source_runs = {r["id"] for r in client.get("/runs", params={"limit": 100}).json()["runs"]}
+
+    target = tmp_path / "restored"
+    with new_database(target) as url:
+        env = installation_env(target, url)
+        restored = cli(env, "restore", str(archive))
+        assert restored.returncode == 0, restored.stderr
+        assert "run `autopack migrate`" not in restored.stdout  # same version: nothing to migrate
+        verified = cli(env, "audit", "verify")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        report = json.loads(verified.stdout)
+        assert report["ok"] is True and report["anchor"]["status"] == "ok"
+        with serve(env, target / "server.log") as base, httpx.Client(base_url=base) as client:
+            for run_id, original in originals.items():
+                assert client.get(f"/runs/{run_id}").json() == original
+            listing = client.get("/runs", params={"limit": 100}).json()
+            copied = {r["id"] for r in listing["runs"]}
+            assert set(originals) <= copied <= all_source_runs
+            assert listing["total"] == len(copied)
+            # the JWT keys came along: a token the source issued before the backup is accepted
+            me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {source['token']}"})
+            assert me.status_code == 200 and me.json()["username"] == "operator"
+        assert (target / "data" / "secret.key").read_bytes() == (source["root"] / "data" / "secret.key").read_bytes()
+
+
+def test_restore_refuses_a_data_directory_that_is_not_empty(source, tmp_path):
+    archive = tmp_path / "copy.tar.gz"
+    assert cli(source["env"], "backup", str(archive)).returncode == 0
+    again = cli(source["env"], "backup", str(archive))
+    assert again.returncode == 2 and "exists already" in again.stderr
+
+    target = tmp_path / "busy"
+    (target / "data").mkdir(parents=True)
+    (target / "data" / "keep.txt").write_text("mine")
+    refused = cli(installation_env(target, None if BACKEND == "sqlite" else source["url"]), "restore", str(archive))
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    assert sorted(p.name for p in (target / "data").iterdir()) == ["keep.txt"]
+    assert (target / "data" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a PostgreSQL database of its own")
+def test_restore_refuses_a_postgresql_database_that_is_not_empty(source, tmp_path):
+    archive = tmp_path / "copy.tar.gz"
+    assert cli(source["env"], "backup", str(archive)).returncode == 0
+    refused = cli(installation_env(tmp_path / "other", source["url"]), "restore", str(archive))
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    assert not (tmp_path / "other" / "data").exists()
+
+
+def test_restore_refuses_an_archive_that_is_not_a_backup(tmp_path):
+    import io
+    import tarfile
+
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("data/../../escape.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with new_database(tmp_path) as url:
+        refused = cli(installation_env(tmp_path / "x", url), "restore", str(archive))
+    assert refused.returncode == 2 and "not an autopack backup" in refused.stderr
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "x" / "data").exists()
