@@ -147,9 +147,11 @@ class RequestGuardMiddleware:
     """413 for bodies over `max_bytes`; 408 when the body stalls for `body_timeout` seconds; 422 for NUL
     or lone surrogates in path, query or JSON body, and for non-finite numbers in a JSON body."""
 
-    def __init__(self, app, max_bytes: int, body_timeout: float | None = None):
+    def __init__(self, app, max_bytes: int, body_timeout: float | None = None, streamed_paths: tuple[str, ...] = ()):
         self.app = app
         self.max_bytes = max_bytes
+        # Endpoints that read their body as a stream and bound it themselves (file uploads).
+        self.streamed_paths = frozenset(streamed_paths)
         self.body_timeout = get_settings().body_timeout_seconds if body_timeout is None else body_timeout
 
     async def _reply(self, send, scope, status: int, detail: str, code: str, close: bool = False) -> None:
@@ -162,6 +164,8 @@ class RequestGuardMiddleware:
             return await self.app(scope, receive, send)
         if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
             return await self._reply(send, scope, 422, "NUL characters are not allowed", "VALIDATION_ERROR")
+        if scope["path"] in self.streamed_paths:
+            return await self.app(scope, receive, send)
         length = None
         for name, value in scope["headers"]:
             if name == b"content-length":

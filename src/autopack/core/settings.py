@@ -122,6 +122,20 @@ class Settings(BaseSettings):
         5.0, gt=0, le=3600, validation_alias="AUTOPACK_KEEPALIVE_TIMEOUT_SECONDS")
     # /docs, /redoc and /openapi.json: None means on in development, off in production.
     docs_public: bool | None = Field(None, validation_alias="AUTOPACK_DOCS_PUBLIC")
+    # Storage optimizer: the only trees a scan may walk (comma list); scans above the inline limit run
+    # in the background, claimed through the database by any instance's worker.
+    storage_roots: str = Field("", validation_alias="AUTOPACK_STORAGE_ROOTS")
+    storage_inline_max_items: int = Field(10_000, ge=1, le=10_000_000,
+                                          validation_alias="AUTOPACK_STORAGE_INLINE_MAX_ITEMS")
+    storage_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_STORAGE_WORKER")
+    storage_poll_seconds: float = Field(2.0, gt=0, le=3600, validation_alias="AUTOPACK_STORAGE_POLL_SECONDS")
+    storage_lease_seconds: float = Field(60.0, gt=0, le=86400, validation_alias="AUTOPACK_STORAGE_LEASE_SECONDS")
+    steam_path: Path | None = Field(None, validation_alias="STEAM_PATH")
+    # POST /files/upload: bodies past the limit get 413 and leave nothing behind.
+    upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1, le=2**40, validation_alias="AUTOPACK_UPLOAD_MAX_BYTES")
+    upload_dir: Path | None = Field(None, validation_alias="AUTOPACK_UPLOAD_DIR")  # None: <runs dir>/_uploads
+    # Unset: on outside production; set: on only for 1/true/yes/enabled (the reference's rule).
+    research_api_enabled: str | None = Field(None, validation_alias="RESEARCH_API_ENABLED")
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_chat_id: str | None = Field(None, validation_alias="TELEGRAM_CHAT_ID")
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
@@ -145,7 +159,7 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_chat_id", "models_config",
-                     mode="before")
+                     "steam_path", "upload_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -154,6 +168,18 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         """True when running with production safeguards."""
         return self.autopack_env.strip().lower() == "production"
+
+    @property
+    def research_enabled(self) -> bool:
+        """The research API answers (else 503): RESEARCH_API_ENABLED when set, else outside production."""
+        if self.research_api_enabled is None:
+            return not self.is_production
+        return self.research_api_enabled.strip().lower() in {"1", "true", "yes", "enabled"}
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where uploads are stored: AUTOPACK_UPLOAD_DIR, else `<runs dir>/_uploads`."""
+        return (self.upload_dir or self.autonomous_runs_dir / "_uploads").resolve()
 
     @property
     def sqlalchemy_url(self) -> str:
