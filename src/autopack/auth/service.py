@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autopack.audit import service as audit
-from autopack.auth.passwords import burn_verification, hash_password, verify_password
+from autopack.auth.passwords import burn_verification, hash_password, needs_rehash, verify_password
 from autopack.auth.usernames import normalize_username, username_key, username_problem
 from autopack.core.errors import BadRequest, Forbidden, Unprocessable
 from autopack.core.ratelimit import Attempt, FailureGate
@@ -62,6 +62,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     if not verify_password(password, user.hashed_password):
         return None
+    if needs_rehash(user.hashed_password):  # a reference bcrypt hash: Argon2 from now on
+        user.hashed_password = hash_password(password)
+        session.flush()
     return user
 
 

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
         900, ge=1, le=86400, validation_alias="AUTOPACK_LOGIN_FAILURE_WINDOW_SECONDS")
     login_lockout_max_seconds: int = Field(
         900, ge=1, le=86400, validation_alias="AUTOPACK_LOGIN_LOCKOUT_MAX_SECONDS")
+    # Operator console (/ui): how long a sign-in lasts (the session cookie's access token).
+    ui_session_minutes: int = Field(480, ge=5, le=1440, validation_alias="AUTOPACK_UI_SESSION_MINUTES")
     # Transport bounds (uvicorn and the request guard): header size, body read time, idle connections.
     max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024, validation_alias="AUTOPACK_MAX_HEADER_BYTES")
     body_timeout_seconds: float = Field(15.0, gt=0, le=3600, validation_alias="AUTOPACK_BODY_TIMEOUT_SECONDS")
