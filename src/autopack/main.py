@@ -31,6 +31,7 @@ from autopack.dashboard.router import router as dashboard_router
 from autopack.error_reports.reporter import request_report, save_report
 from autopack.error_reports.router import router as errors_router
 from autopack.events.router import router as events_router
+from autopack.files.router import router as files_router
 from autopack.governance import telegram_actions as governance_buttons
 from autopack.governance.router import router as governance_router
 from autopack.health.router import router as health_router
@@ -41,8 +42,11 @@ from autopack.oauth.worker import start_refresh_worker
 from autopack.operator.router import router as operator_router
 from autopack.phases.governance import decide_request
 from autopack.phases.router import router as phases_router
+from autopack.research.router import router as research_router
 from autopack.runs.fastpath import RunReadFastPath
 from autopack.runs.router import router as runs_router
+from autopack.storage.router import router as storage_router
+from autopack.storage.worker import start_storage_worker
 from autopack.telegram.router import router as telegram_router
 from autopack.tenants.router import router as tenants_router
 from autopack.usage.router import router as usage_router
@@ -66,11 +70,14 @@ async def lifespan(app: FastAPI):
     oauth_refresh_worker = start_refresh_worker()
     approval_worker = start_approval_worker()
     execution_worker = start_execution_worker()
+    storage_worker = start_storage_worker()
     gc.freeze()  # start-up objects (metadata, routes) leave the collector's work: fewer long pauses
     try:
         yield
     finally:
         mirror.flush()
+        if storage_worker is not None:
+            storage_worker.stop()
         if execution_worker is not None:
             execution_worker.stop()
         if approval_worker is not None:
@@ -105,7 +112,8 @@ def create_app() -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RunReadFastPath)  # innermost of ours: inside the guard and the request ids
-    app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
+    # Uploads stream to disk under their own limit (AUTOPACK_UPLOAD_MAX_BYTES), never buffered whole.
+    app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes, streamed_paths=("/files/upload",))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     app.add_middleware(RequestMetricsMiddleware)  # outermost of ours: refused heads are counted too
     app.add_middleware(StartupRefusals)  # a refused start-up (un-migrated database) is one line, no traceback
@@ -133,6 +141,9 @@ def create_app() -> FastAPI:
         autopilot_router,
         autopilot_tenant_router,
         events_router,
+        storage_router,
+        files_router,
+        research_router,
         web_router,
     ):
         app.include_router(router)
