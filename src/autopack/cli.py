@@ -8,11 +8,12 @@ import typer
 
 from autopack.audit.cli import app as audit_app
 from autopack.auth.cli import apikeys_app, keys_app, users_app
-from autopack.events.cli import runs_app
 from autopack.ops.cli import backup_command, restore_command
+from autopack.remote.commands import add_remote_commands
 from autopack.telegram.cli import app as telegram_app
 from autopack.tenants.cli import app as tenants_app
 
+LOCAL_PANEL = "Local (this machine: its database, keys and files)"
 app = typer.Typer(help="Autopack control plane.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(apikeys_app, name="apikeys")
@@ -20,7 +21,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(telegram_app, name="telegram")
-app.add_typer(runs_app, name="runs")
+add_remote_commands(app)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 
@@ -78,6 +79,11 @@ def _multiprocess_metrics_dir() -> str | None:
     folder = tempfile.mkdtemp(prefix="serve-", dir=parent)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # the workers inherit it before importing the app
     return folder
+
+
+# Everything registered without a panel is a local command: --help shows the two kinds apart.
+for _info in [*app.registered_commands, *app.registered_groups]:
+    _info.rich_help_panel = _info.rich_help_panel or LOCAL_PANEL
 
 
 if __name__ == "__main__":  # pragma: no cover

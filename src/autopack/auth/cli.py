@@ -9,7 +9,13 @@ import sys
 
 import typer
 
-from autopack.core.database import session_scope
+
+def session_scope(**kwargs):
+    """The database session, imported on first use: remote commands never load the database layer."""
+    from autopack.core.database import session_scope as scope
+
+    return scope(**kwargs)
+
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)

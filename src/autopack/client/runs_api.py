@@ -137,7 +137,7 @@ class RunsApi:
     def iter_pending_approvals(self, page_size: int = 100):
         """Every pending approval request."""
         return self._iterate(_approvals_page(page_size, 0),
-                             lambda call, page: (page.requests, next_offset(call, page, "requests", None)))
+                             lambda call, page: (page.requests, next_offset(call, page, "requests", "count")))
 
     def decide_approval(self, approval_id: int, approve: bool, reason: str | None = None,
                         amount: int | None = None) -> ApprovalStatus:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from autopack.core.database import session_scope
+
+def session_scope(**kwargs):
+    """The database session, imported on first use: remote commands never load the database layer."""
+    from autopack.core.database import session_scope as scope
+
+    return scope(**kwargs)
+
 
 app = typer.Typer(help="Manage tenants and memberships.", no_args_is_help=True)
 CLI_ACTOR = "cli"

@@ -1,0 +1,152 @@
+"""The client against a live server: the executor's and the operator's Autopack endpoints, one method each."""
+
+from __future__ import annotations
+
+import pytest
+
+from autopack.client import ServerError, ValidationFailed
+from tests.client.conftest import INSTANCE_KEY, user_client
+from tests.conftest import run_payload
+
+
+def test_health_service_and_metrics(admin):
+    health = admin.health()
+    assert health["status"] == "healthy"
+    assert admin.service_info()["service"].lower().startswith("autopack") or "version" in admin.service_info()
+    assert "autopack_" in admin.metrics_text()
+
+
+def test_run_lifecycle_results_usage_and_issues(admin):
+    run = admin.start_run(run_payload("client-run", 1, 2))
+    assert (run.id, run.state, [p.phase_id for t in run.tiers for p in t.phases]) == (
+        "client-run", "RUN_CREATED", ["F1.1", "F1.2"])
+    moved = admin.update_phase_status("client-run", "F1.1", "EXECUTING", builder_attempts=1)
+    assert moved.phase["state"] == "EXECUTING"
+    built = admin.submit_builder_result("client-run", "F1.1", {
+        "run_id": "client-run", "phase_id": "F1.1", "status": "success", "tokens_used": 120})
+    assert built.phase_id == "F1.1"
+    audited = admin.submit_auditor_result("client-run", "F1.1", {
+        "run_id": "client-run", "phase_id": "F1.1", "review_notes": "fine", "recommendation": "approve"})
+    assert audited.message == "Auditor result submitted"
+    issue = admin.record_issue("client-run", "F1.1", "flaky-test", severity="minor", source="test",
+                               category="testing", evidence_refs=["log.txt"])
+    assert issue.message == "Issue flaky-test recorded"
+    assert "flaky-test" in admin.run_issue_index("client-run").issues_by_key
+    assert admin.project_backlog().model_dump()  # the backlog's schema reads the answer
+    usage = admin.record_usage("client-run", [
+        {"provider": "openai", "model": "gpt-4o", "role": "builder", "phase_id": "F1.1", "total_tokens": 300},
+        {"provider": "openai", "model": "gpt-4o", "role": "auditor", "total_tokens": 200}])
+    assert (usage.recorded, usage.total_tokens) == (2, 500)
+    metrics = admin.record_phase_metrics("client-run", "F1.1", {"token_efficiency": {
+        "artifact_substitutions": 1, "tokens_saved_artifacts": 50, "budget_mode": "semantic",
+        "budget_used": 100, "budget_cap": 1000}})
+    assert metrics.model_dump()
+    progress = admin.run_progress("client-run")
+    assert (progress.phases_total, progress.phases_in_progress, progress.phases_pending) == (2, 1, 1)
+    status = admin.run_status("client-run")
+    assert (status.total_phases, status.tokens_used) == (2, progress.tokens_used)
+    assert admin.run_errors("client-run").total == 0
+    assert admin.run_errors_summary("client-run").run_id == "client-run"
+    index = admin.artifact_index("client-run")
+    paths = [a.path for a in index.artifacts]
+    assert "run_summary.md" in paths
+    assert "client-run" in admin.artifact_file("client-run", "run_summary.md")
+    assert admin.browser_artifacts("client-run").total_count == 0
+
+
+def test_list_runs_pages_and_iterates_every_run(admin):
+    for n in range(5):
+        admin.start_run(run_payload(f"paged-{n}", 1, 1))
+    first = admin.list_runs(limit=2, offset=0)
+    assert (first.total, len(first.runs), first.limit) == (5, 2, 2)
+    ids = [r.id for r in admin.iter_runs(page_size=2)]
+    assert sorted(ids) == [f"paged-{n}" for n in range(5)]
+    assert len(set(ids)) == 5
+
+
+def test_approvals_request_status_pending_and_decisions(admin):
+    admin.start_run(run_payload("approval-run", 1, 1))
+    asked = [admin.request_approval("approval-run", "F1.1", context="delete", decision_info={"n": n})
+             for n in range(3)]
+    assert [a.status for a in asked] == ["pending"] * 3
+    first_page = admin.pending_approvals(limit=2)
+    assert (first_page.count, len(first_page.requests)) == (3, 2)
+    assert sorted(r.id for r in admin.iter_pending_approvals(page_size=2)) == sorted(a.approval_id for a in asked)
+    approved = admin.decide_approval(asked[0].approval_id, True, reason="looks right")
+    rejected = admin.decide_approval(asked[1].approval_id, False, reason="too risky")
+    assert (approved.status, rejected.status, rejected.rejected_reason) == ("approved", "rejected", "too risky")
+    assert admin.approval_status(asked[2].approval_id).status == "pending"
+
+
+def test_governance_create_list_read_and_decide(admin):
+    admin.start_run(run_payload("gov-run", 1, 1))
+    created = [admin.create_governance_request({"run_id": "gov-run", "phase_id": "F1.1",
+                                                "requested_paths": [f"config/{n}.yaml"], "risk_level": "high"})
+               for n in range(3)]
+    page = admin.governance_pending(limit=2)
+    assert (page.total, len(page.pending_requests)) == (3, 2)
+    assert sorted(r.request_id for r in admin.iter_governance_pending(page_size=2)) == sorted(
+        c.request_id for c in created)
+    assert admin.governance_request(created[0].request_id).requested_paths == ["config/0.yaml"]
+    denied = admin.decide_governance(created[0].request_id, False, reason="not now")
+    assert (denied.status, denied.applied) == ("denied", False)
+    assert admin.governance_pending().total == 2
+
+
+def test_dashboard_reads_and_writes(admin):
+    admin.start_run(run_payload("dash-run", 1, 1))
+    admin.start_run(run_payload("dash-run-b", 1, 1))
+    override = admin.override_model({"role": "builder", "category": "general", "complexity": "low",
+                                     "model": "gpt-4o-mini", "scope": "global"})
+    assert override.model == "gpt-4o-mini"
+    assert any(m.model == "gpt-4o-mini" for m in admin.models())
+    note = admin.add_human_note("look at phase 2", run_id="dash-run")
+    assert admin.human_notes().notes[0].id == note.id
+    assert admin.usage("day").providers == []
+    result = admin.record_ab_result({"test_id": "t1", "control_run_id": "dash-run",
+                                     "treatment_run_id": "dash-run-b", "control_commit_sha": "a" * 7,
+                                     "treatment_commit_sha": "b" * 7})
+    assert admin.ab_results(test_id="t1", valid_only=False).model_dump()["results"][0]["id"] == result.id
+    assert admin.token_efficiency("dash-run").model_dump()
+    assert admin.phase6_stats("dash-run").model_dump()
+
+
+def test_a_switched_off_endpoint_is_a_server_error_with_its_detail(server):
+    from autopack.client import Client
+
+    with Client(server, api_key=INSTANCE_KEY, max_retries=0) as client:
+        client.start_run(run_payload("metrics-run", 1, 1))
+        with pytest.raises(ServerError) as caught:
+            client.consolidated_metrics("metrics-run")
+    assert caught.value.status_code == 503
+    assert caught.value.request_id
+
+
+def test_identity_tenants_audit_and_oauth(admin, anonymous, server):
+    user = anonymous.register("carol", "carol@example.com", "correct-horse-9")
+    token = anonymous.login("carol", "correct-horse-9")
+    assert token.token_type == "bearer"
+    assert anonymous.me().username == "carol" == user.username  # the login's token is sent from then on
+    assert admin.jwks()["keys"] and admin.key_status().keys_loaded
+    tenant = admin.create_tenant("initech", "Initech")
+    assert admin.get_tenant(tenant.id).slug == "initech"
+    assert [t["slug"] for t in admin.list_tenants()["tenants"]] == ["initech"]
+    member = admin.set_member(tenant.id, "viewer", username="carol")
+    assert (member.role, member.username) == ("viewer", "carol")
+    assert admin.tenant_members(tenant.id)["total"] == 1
+    assert anonymous.my_membership(tenant.id)["role"] == "viewer"
+    assert admin.remove_member(tenant.id, member.user_id)["removed"] is True
+    assert admin.audit_verify().ok is True
+    actions = [e.action for e in admin.iter_audit_events(page_size=2)]
+    assert len(actions) >= 3 and len(actions) == len(set(e.id for e in admin.iter_audit_events(page_size=3)))
+    with user_client(server, "root", superuser=True) as root:
+        assert root.oauth_providers().count == 0
+        assert root.oauth_health().model_dump()
+        assert root.oauth_events().model_dump()
+
+
+def test_a_bad_body_is_refused_before_it_is_sent(admin):
+    with pytest.raises(ValidationFailed) as caught:
+        admin.start_run({"run": {"run_id": ""}, "tiers": [], "phases": []})
+    assert caught.value.status_code is None  # the server's own schema refused it here
+    assert caught.value.details
