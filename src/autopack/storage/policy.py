@@ -46,7 +46,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         self.path_rules = [r for r in self.rules if r.pattern_type == "path_pattern"]
-        self.type_rules = {r.pattern_value.lower(): r for r in self.rules if r.pattern_type == "file_type"}
+        self.type_rules = {r.pattern_value.lower().lstrip("*"): r for r in self.rules if r.pattern_type == "file_type"}
         # An approved age threshold lowers its category's retention window.
         self.retention = dict(RETENTION_DAYS)
         for rule in self.rules:
