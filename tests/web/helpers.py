@@ -63,6 +63,16 @@ def sign_in(client, username: str, password: str = PASSWORD, next_path: str | No
     return client.post("/ui/login", data=form, follow_redirects=False)
 
 
+def enter(client, username: str) -> None:
+    """Sign in without the form (no password check: the form's own tests cover it), as the form would."""
+    from autopack.auth.service import find_user
+    from autopack.web.session import SESSION_COOKIE, session_token_for
+
+    with session_scope(writer=False) as session:
+        token = session_token_for(find_user(session, username))
+    client.cookies.set(SESSION_COOKIE, token)
+
+
 def page_csrf(client, path: str = "/ui/runs") -> str:
     """The session's CSRF token, read from a page."""
     response = client.get(path)

@@ -9,7 +9,7 @@ import pytest
 from autopack.db.models import ApprovalRequest, GovernanceRequest
 from tests.conftest import run_payload
 from tests.governance.helpers import RUN_ID, all_rows, builder_body, init_repo, make_patch, snapshot
-from tests.web.helpers import page_csrf, sign_in, user
+from tests.web.helpers import enter, page_csrf, user
 
 KEY = "instance-key-0123456789"
 SECRETS = b"token: mine\n"
@@ -51,7 +51,7 @@ def test_page_shows_pending_requests_escaped_with_patch_and_hash(secured, repo):
     approval_id = raise_approval(secured)
     request_id = raise_governance(secured, repo)
     user("ann", roles=("approver",))
-    sign_in(secured, "ann")
+    enter(secured, "ann")
     page = secured.get("/ui/approvals")
     assert page.status_code == 200
     assert f'data-testid="approval-{approval_id}"' in page.text
@@ -66,7 +66,7 @@ def test_page_shows_pending_requests_escaped_with_patch_and_hash(secured, repo):
 def test_approver_approves_and_rejects_as_herself(secured):
     first, second = raise_approval(secured), raise_approval(secured)
     user("ann", roles=("approver",))
-    sign_in(secured, "ann")
+    enter(secured, "ann")
     csrf = page_csrf(secured, "/ui/approvals")
     done = secured.post(f"/ui/approvals/{first}/approve", data={"csrf_token": csrf, "reason": "looks fine"},
                         follow_redirects=False)
@@ -87,11 +87,11 @@ def test_deciding_needs_csrf_and_the_approver_role(secured):
     approval_id = raise_approval(secured)
     user("ann", roles=("approver",))
     user("bob")
-    sign_in(secured, "ann")
+    enter(secured, "ann")
     assert secured.post(f"/ui/approvals/{approval_id}/approve", data={}).status_code == 403
     assert secured.post(f"/ui/approvals/{approval_id}/approve", data={"csrf_token": "f" * 64}).status_code == 403
     secured.cookies.clear()
-    sign_in(secured, "bob")
+    enter(secured, "bob")
     page = secured.get("/ui/approvals")
     assert "deciding needs the approver role" in page.text and 'data-testid="approve"' not in page.text
     refused = secured.post(f"/ui/approvals/{approval_id}/approve", data={"csrf_token": page_csrf(secured, "/ui/approvals")})
@@ -111,7 +111,7 @@ def test_four_eyes_a_user_never_decides_her_own_request(secured, repo):
         privileges.grant(session, approver_id, "approver", "test")
         privileges.grant(session, approver_id, "runner", "test")
     approval_id = raise_approval(secured, bearer(token))
-    sign_in(secured, "carol")
+    enter(secured, "carol")
     response = secured.post(f"/ui/approvals/{approval_id}/approve",
                             data={"csrf_token": page_csrf(secured, "/ui/approvals")})
     assert response.status_code == 403 and "raised it" in response.text
@@ -121,7 +121,7 @@ def test_four_eyes_a_user_never_decides_her_own_request(secured, repo):
 def test_governance_approval_applies_the_patch_to_the_workspace(secured, repo):
     request_id = raise_governance(secured, repo)
     user("ann", roles=("approver",))
-    sign_in(secured, "ann")
+    enter(secured, "ann")
     csrf = page_csrf(secured, "/ui/approvals")
     assert not (repo / "config/secrets.yaml").exists()
     response = secured.post(f"/ui/governance/{request_id}/approve", data={"csrf_token": csrf, "reason": "ok"},
@@ -137,14 +137,14 @@ def test_governance_denial_and_refusals_leave_the_workspace(secured, repo):
     request_id = raise_governance(secured, repo)
     before = snapshot(repo)
     user("bob")
-    sign_in(secured, "bob")
+    enter(secured, "bob")
     csrf = page_csrf(secured, "/ui/approvals")
     assert secured.post(f"/ui/governance/{request_id}/approve", data={"csrf_token": csrf}).status_code == 403
     assert secured.post(f"/ui/governance/{request_id}/approve", data={}).status_code == 403
     assert snapshot(repo) == before and all_rows(GovernanceRequest)[0].approved is None
     secured.cookies.clear()
     user("ann", roles=("approver",))
-    sign_in(secured, "ann")
+    enter(secured, "ann")
     csrf = page_csrf(secured, "/ui/approvals")
     assert secured.post("/ui/governance/nope/approve", data={"csrf_token": csrf}).status_code == 404
     secured.post(f"/ui/governance/{request_id}/reject", data={"csrf_token": csrf, "reason": "too risky"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autopack.core.settings import get_settings
+from autopack.web.session import safe_next
 from tests.web.helpers import csrf_of, sign_in, user
 
 
@@ -32,13 +33,14 @@ def test_login_sets_a_strict_httponly_cookie_and_goes_to_next(client):
 
 
 def test_next_accepts_only_console_paths(client):
-    user("alice")
     for bad in ("https://evil.example/", "//evil.example/ui", "/ui/../api", "javascript:alert(1)", "/api/x",
-                "/ui\\evil"):
-        client.cookies.clear()
-        response = sign_in(client, "alice", next_path=bad)
-        assert response.status_code == 303
-        assert response.headers["location"] == "/ui/runs", bad
+                "/ui\\evil", "/ui//evil.example", "/uix", None, ""):
+        assert safe_next(bad) == "/ui/runs", bad
+    for good in ("/ui/approvals", "/ui/runs?state=QUEUED&page=2", "/ui/tenants/3/autopilot"):
+        assert safe_next(good) == good
+    user("alice")
+    response = sign_in(client, "alice", next_path="//evil.example/")
+    assert response.status_code == 303 and response.headers["location"] == "/ui/runs"
 
 
 def test_wrong_credentials_show_the_form_again(client):

@@ -9,7 +9,7 @@ import pytest
 
 from autopack.core.settings import get_settings
 from tests.conftest import run_payload
-from tests.web.helpers import sign_in, user
+from tests.web.helpers import enter, user
 
 EVIL = "<script>alert(1)</script>"
 FILE = "<img src=x onerror=alert(1)>"
@@ -21,7 +21,7 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 @pytest.fixture
 def signed(client):
     user("alice")
-    sign_in(client, "alice")
+    enter(client, "alice")
     return client
 
 
