@@ -13,6 +13,7 @@ from tests.auth.helpers import make_user
 from tests.live_server import free_port, running
 
 INSTANCE_KEY = "client-tests-instance-key"
+SCRATCH: dict[str, Path] = {}  # a live server's URL → its scratch directory (storage root, uploads, runs)
 
 
 @contextmanager
@@ -24,9 +25,13 @@ def serve(log: Path, **env: str):
                 "AUTOPACK_OAUTH_REFRESH_WORKER": "0", "AUTOPACK_AUTOPILOT_WORKER": "0",
                 "AUTOPACK_EVENTS_POLL_SECONDS": "0.2", "AUTOPACK_EVENTS_HEARTBEAT_SECONDS": "1",
                 "AUTOPACK_EVENTS_MAX_STREAM_SECONDS": "2", "AUTOPACK_RUNS_START_RATE_LIMIT": "100/minute",
-                "AUTONOMOUS_RUNS_DIR": str(log.parent / ".autonomous_runs"), **env}
+                "AUTONOMOUS_RUNS_DIR": str(log.parent / ".autonomous_runs"),
+                "AUTOPACK_STORAGE_ROOTS": str(log.parent), "AUTOPACK_UPLOAD_DIR": str(log.parent / "uploads"),
+                **env}
+    url = f"http://127.0.0.1:{port}"
+    SCRATCH[url] = log.parent
     with running(cmd, port=port, env=full_env, log=log, timeout=60):
-        yield f"http://127.0.0.1:{port}"
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +39,12 @@ def server(tmp_path_factory):
     """The base URL of this module's live server."""
     with serve(tmp_path_factory.mktemp("server") / "server.log") as url:
         yield url
+
+
+@pytest.fixture
+def server_dir(server) -> Path:
+    """The live server's scratch directory (its only storage root)."""
+    return SCRATCH[server]
 
 
 @pytest.fixture

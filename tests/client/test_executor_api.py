@@ -150,3 +150,26 @@ def test_a_bad_body_is_refused_before_it_is_sent(admin):
         admin.start_run({"run": {"run_id": ""}, "tiers": [], "phases": []})
     assert caught.value.status_code is None  # the server's own schema refused it here
     assert caught.value.details
+
+
+def test_storage_files_and_research(admin, server_dir):
+    target = server_dir / "scan-me"
+    target.mkdir(exist_ok=True)
+    (target / "old.log").write_text("x" * 100)
+    scan = admin.start_storage_scan({"scan_type": "directory", "scan_target": str(target), "max_depth": 2})
+    assert scan.scan_target == str(target.resolve())
+    assert [s.id for s in admin.storage_scans()] == [scan.id]
+    assert admin.storage_scan(scan.id).model_dump()["scan"]["id"] == scan.id
+    assert admin.learned_rules() == [] and admin.analyze_patterns() == []
+    assert admin.storage_recommendations().model_dump()
+    assert admin.steam_games().model_dump()
+    admin.start_run(run_payload("upload-run", 1, 1))
+    uploaded = admin.upload_file(("notes.txt", b"hello"), run_id="upload-run")
+    assert (uploaded["size_bytes"], uploaded["run_id"]) == (5, "upload-run")
+    assert [f["id"] for f in admin.list_files(run_id="upload-run")["files"]] == [uploaded["id"]]
+    research = admin.create_research_session("caching", "what to cache")
+    note = admin.add_research_note(research.session_id, "use an LRU", [{"url": "https://example.com/lru"}])
+    detail = admin.research_session(research.session_id)
+    assert ([n.id for n in detail.notes], detail.sources[0].url) == ([note.id], "https://example.com/lru")
+    assert [s.session_id for s in admin.research_sessions()] == [research.session_id]
+

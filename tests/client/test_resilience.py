@@ -59,6 +59,8 @@ def test_each_refusal_raises_its_class_with_status_code_and_request_id(admin, an
     with pytest.raises(Conflict) as caught:
         admin.decide_approval(asked.approval_id, False)
     assert "not pending" in caught.value.message
+    with pytest.raises(NotFound):  # a stream that cannot start is refused at once, not retried forever
+        next(iter(admin.events(run_id="no-such-run")))
 
 
 def test_an_unreachable_server_is_connection_failed():

@@ -18,9 +18,10 @@ from autopack.client.errors import ConnectionFailed, error_from_response
 from autopack.client.retry import RetryPolicy, connection_failed
 from autopack.client.runs_api import RunsApi
 from autopack.client.sse import Decoder, event_of, resume_headers
+from autopack.client.storage_api import StorageApi
 
 
-class AsyncClient(RunsApi, AdminApi):
+class AsyncClient(RunsApi, AdminApi, StorageApi):
     """The asynchronous client: `await client.get_run(...)`, `async for event in client.events(...)`."""
 
     def __init__(self, base_url: str | None = None, *, api_key: str | None = None, token: str | None = None,
@@ -56,7 +57,8 @@ class AsyncClient(RunsApi, AdminApi):
         while True:
             try:
                 response = await self.http.request(call.method, call.path, params=call.params, json=call.json,
-                                                   data=call.form, headers=call.headers or None)
+                                                   data=call.form, files=call.files,
+                                                   headers=call.headers or None)
             except httpx.TransportError as exc:
                 wait = self.retry.after_error(call, exc, attempt)
                 if wait is None:

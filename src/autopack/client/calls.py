@@ -49,6 +49,7 @@ class Call:
     params: dict[str, Any] | None = None
     json: Any = None
     form: dict[str, str] | None = None
+    files: dict[str, Any] | None = None  # multipart uploads
     model: Ref | None = None  # the answer's schema; None: the JSON as it is
     envelope: bool = False  # /api/v1: the answer is `{"success": true, "data": ...}`
     accept: tuple[int, ...] = ()  # statuses >= 400 that are answers, not errors (/health's 503)

@@ -18,9 +18,10 @@ from autopack.client.errors import ConnectionFailed, error_from_response
 from autopack.client.retry import RetryPolicy, connection_failed
 from autopack.client.runs_api import RunsApi
 from autopack.client.sse import Decoder, event_of, resume_headers
+from autopack.client.storage_api import StorageApi
 
 
-class Client(RunsApi, AdminApi):
+class Client(RunsApi, AdminApi, StorageApi):
     """Every Autopack endpoint as a method; answers are the server's own pydantic schemas.
 
     `base_url`, `api_key` and `token` default to `AUTOPACK_URL`, `AUTOPACK_API_KEY`, `AUTOPACK_TOKEN`.
@@ -61,7 +62,8 @@ class Client(RunsApi, AdminApi):
         while True:
             try:
                 response = self.http.request(call.method, call.path, params=call.params, json=call.json,
-                                             data=call.form, headers=call.headers or None)
+                                             data=call.form, files=call.files,
+                                             headers=call.headers or None)
             except httpx.TransportError as exc:
                 wait = self.retry.after_error(call, exc, attempt)
                 if wait is None:
