@@ -148,3 +148,14 @@ def test_the_async_client_has_the_same_methods(server):
     assert "async-run" in runs
     assert "phase.state_changed" in events and "run.state_changed" in events
     time.sleep(0)  # nothing left running: the client closed its pool
+
+
+def test_an_answer_that_is_not_json_is_a_server_error():
+    from autopack.client import ServerError
+    from autopack.client.calls import decode
+
+    answer = httpx.Response(200, text="<html>proxy</html>", headers={"X-Request-ID": "r-1"},
+                            request=httpx.Request("GET", "http://x/runs"))
+    with pytest.raises(ServerError) as caught:
+        decode(Call("GET", "/runs"), answer)
+    assert (caught.value.status_code, caught.value.request_id) == (200, "r-1")

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from autopack.client.errors import ValidationFailed, error_from_response
+from autopack.client.errors import ServerError, ValidationFailed, error_from_response
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -98,7 +98,12 @@ def decode(call: Call, response: httpx.Response) -> Any:
         raise error_from_response(response)
     if call.text:
         return response.text
-    data = response.json() if response.content else None
+    try:
+        data = response.json() if response.content else None
+    except ValueError:  # not JSON (a proxy's page, a redirect): say so rather than fail obscurely
+        raise ServerError(f"{call.method} {call.path} answered {response.status_code} with a body that is not JSON",
+                          status_code=response.status_code,
+                          request_id=response.headers.get("X-Request-ID")) from None
     if call.envelope and isinstance(data, dict) and "data" in data:
         data = data["data"]
     if call.model is None:
