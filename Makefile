@@ -25,6 +25,15 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(TEST_STAMP) $(RUN_STAMP)
 
+# The console's browser tests drive Debian's Chromium (never a downloaded browser): installed with apt
+# when it is missing; without it those tests are skipped.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the console's browser tests (apt-get)"
+	@{ DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+		>/dev/null || echo "chromium was not installed: the browser tests will be skipped"
+
 migrate: $(RUN_STAMP)
 	$(BIN)/autopack migrate
 
@@ -34,7 +43,7 @@ run: $(RUN_STAMP)
 
 # The two databases' runs share nothing (own database, own data directory, own Redis database), so
 # they run side by side, one per core; the PostgreSQL run's output follows the SQLite run's.
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) | $(CHROMIUM)
 	@mkdir -p .test-logs
 	@rm -f .test-logs/postgresql.rc
 	@( $(MAKE) --no-print-directory test-postgres > .test-logs/postgresql.log 2>&1; echo $$? > .test-logs/postgresql.rc ) & \
@@ -44,10 +53,10 @@ test: $(TEST_STAMP)
 	echo "SQLite run exit $$sqlite, PostgreSQL run exit $$postgres"; \
 	test $$sqlite -eq 0 && test $$postgres -eq 0
 
-test-sqlite: $(TEST_STAMP)
+test-sqlite: $(TEST_STAMP) | $(CHROMIUM)
 	AUTOPACK_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(TEST_STAMP)
+test-postgres: $(TEST_STAMP) | $(CHROMIUM)
 	AUTOPACK_TEST_DB=postgresql AUTOPACK_TEST_PG_URL=$(TEST_PG_URL) \
 	AUTOPACK_TEST_REDIS_URL=redis://127.0.0.1:6379/1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
