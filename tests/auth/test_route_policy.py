@@ -33,6 +33,12 @@ POLICIES: list[tuple[set[str], str, set[int], str | None]] = [
     ({"GET"}, r"^/governance/request/", DENIED, None),  # shows a stored patch: operators only
     # Deciding is a privilege, not a login (DECISIONS §3.16).
     ({"POST"}, r"^/governance/approve/|^/approval/[^/]+/(approve|reject)$", DENIED, DECIDE),
+    # Storage and uploads: reads need a key in production; scanning, deciding, executing, restoring and
+    # cancelling touch the machine's files: instance-level decisions. Research is closed in production.
+    ({"GET"}, r"^/storage/|^/files$", DENIED, None),
+    ({"POST"}, r"^/storage/(scan$|scans/[^/]+/(approve|execute|restore|cancel)$|learned-rules/[^/]+/(approve|reject)$)",
+     DENIED, DECIDE),
+    ({"GET", "POST"}, r"^/research/", {503}, None),  # quarantined unless RESEARCH_API_ENABLED
     # Operator surface (verify_read_access): a key in production (AUTOPACK_PUBLIC_READ=1 opens it in dev).
     ({"GET"}, r"^/runs$|^/runs/[^/]+/(progress|artifacts/index|artifacts/file|browser/artifacts)$", DENIED, None),
     # Dashboard: the reference's verify_api_key reads; the other dashboard reads are public (Auth: None).
