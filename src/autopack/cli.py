@@ -33,8 +33,26 @@ def migrate(revision: str = typer.Argument("heads", help="Alembic revision to up
     from autopack.core.migrate import current_revisions, upgrade
 
     engine = get_engine()
+    if _adopt_reference(engine):
+        engine = get_engine()
     upgrade(engine, revision)
     typer.echo(f"database at revision {', '.join(sorted(current_revisions(engine)))}")
+
+
+def _adopt_reference(engine) -> bool:
+    """Upgrade a database the reference server created in place (see autopack.ops.adopt)."""
+    from autopack.core.database import reset_engine
+    from autopack.ops.adopt import ARCHIVE_PREFIX, ARCHIVE_SCHEMA, adopt, is_reference
+
+    with engine.connect() as conn:
+        if not is_reference(conn):
+            return False
+    copied = adopt(engine)
+    reset_engine()
+    kept = f"schema {ARCHIVE_SCHEMA}" if engine.dialect.name == "postgresql" else f"tables {ARCHIVE_PREFIX}*"
+    typer.echo(f"adopted a reference database: copied {', '.join(f'{n} {t}' for t, n in copied.items())}; "
+               f"its original tables are kept unchanged as {kept}")
+    return True
 
 
 @app.command()

@@ -1,0 +1,116 @@
+"""`autopack migrate` on a database the reference server created: upgraded in place, every row kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bcrypt
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from autopack.core.database import build_engine
+from tests.conftest import BACKEND
+from tests.production.conftest import cli, installation_env, login, new_database, serve
+
+SCHEMA = Path(__file__).with_name("reference_schema.sql")
+PLACEHOLDERS = {
+    "sqlite": {"{PK}": "INTEGER NOT NULL PRIMARY KEY", "{DT}": "DATETIME", "{TRUE}": "1", "{FALSE}": "0"},
+    "postgresql": {"{PK}": "SERIAL PRIMARY KEY", "{DT}": "TIMESTAMP WITHOUT TIME ZONE", "{TRUE}": "true",
+                   "{FALSE}": "false"},
+}
+TABLES = ("runs", "tiers", "phases", "approval_requests", "governance_requests", "llm_usage_events",
+          "doctor_usage_stats", "token_efficiency_metrics", "phase6_metrics", "users", "learned_rules")
+
+
+def _sqlalchemy_url(root: Path, url: str | None) -> str:
+    if url is None:
+        return f"sqlite:///{root / 'data' / 'autopack.db'}"
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _rows(conn, table: str) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1"))]
+
+
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory):
+    """A reference database built from its published schema, then `autopack migrate`; its server."""
+    root = tmp_path_factory.mktemp("reference")
+    (root / "data").mkdir()
+    sql = SCHEMA.read_text()
+    for key, value in PLACEHOLDERS[BACKEND].items():
+        sql = sql.replace(key, value)
+    sql = sql.replace("{ALICE_HASH}", bcrypt.hashpw(b"alice-ref-password", bcrypt.gensalt(4)).decode())
+    sql = sql.replace("{BOB_HASH}", bcrypt.hashpw(b"bob-ref-password", bcrypt.gensalt(4)).decode())
+    with new_database(root) as url:
+        engine = build_engine(_sqlalchemy_url(root, url))
+        with engine.begin() as conn:
+            for statement in sql.split(";\n"):
+                body = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
+                if body.strip():
+                    conn.exec_driver_sql(body)
+        with engine.connect() as conn:
+            before = {table: _rows(conn, table) for table in TABLES}
+        engine.dispose()
+        env = installation_env(root, url)
+        migrated = cli(env, "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        with serve(env, root / "server.log") as base:
+            yield {"root": root, "url": url, "env": env, "before": before, "base": base,
+                   "stdout": migrated.stdout}
+
+
+def test_every_reference_row_is_kept_unchanged_beside_the_new_schema(adopted):
+    assert "adopted a reference database" in adopted["stdout"]
+    engine = build_engine(_sqlalchemy_url(adopted["root"], adopted["url"]))
+    archived = (lambda t: f"autopack_reference.{t}") if BACKEND == "postgresql" else (lambda t: f"reference_{t}")
+    try:
+        with engine.connect() as conn:
+            for table, rows in adopted["before"].items():
+                assert _rows(conn, archived(table)) == rows, table
+            counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+                      for t in ("runs", "tiers", "phases", "approval_requests", "governance_requests",
+                                "llm_usage_events", "token_efficiency_metrics", "phase6_metrics", "users")}
+            counters = conn.execute(sa.text("SELECT phases_completed, phases_in_progress, phases_pending "
+                                            "FROM runs WHERE id = 'ref-run-1'")).one()
+    finally:
+        engine.dispose()
+    assert counts == {"runs": 2, "tiers": 2, "phases": 4, "approval_requests": 2, "governance_requests": 2,
+                      "llm_usage_events": 2, "token_efficiency_metrics": 1, "phase6_metrics": 1, "users": 2}
+    assert tuple(counters) == (1, 1, 1)
+    again = cli(adopted["env"], "migrate")
+    assert again.returncode == 0 and "adopted" not in again.stdout  # once only
+
+
+def test_the_adopted_database_is_served(adopted):
+    with httpx.Client(base_url=adopted["base"], timeout=30) as client:
+        run = client.get("/runs/ref-run-1").json()
+        assert [p["phase_id"] for p in run["phases"]] == ["F1.1", "F1.2", "F1.3"]
+        assert run["phases"][0]["scope"]["paths"] == ["src/a.py"]
+        assert run["state"] == "PHASE_EXECUTION" and run["tokens_used"] == 1200
+        assert client.get("/runs").json()["total"] == 2
+        assert client.get("/approval/status/1").json()["status"] == "pending"
+        assert client.get("/approval/status/2").json()["status"] == "approved"
+        pending = client.get("/governance/pending").json()["pending_requests"]
+        assert [r["request_id"] for r in pending] == ["gov-ref-1"]
+        assert client.get("/dashboard/runs/ref-run-1/token-efficiency").json()["total_phases"] == 1
+        # new rows get fresh ids after the copied ones
+        made = client.post("/approval/request", json={"run_id": "ref-run-1", "phase_id": "F1.3"})
+        assert made.status_code == 200 and made.json()["approval_id"] == 3
+
+
+def test_reference_passwords_log_in_and_are_rehashed(adopted):
+    base = adopted["base"]
+    token = login(base, "alice", "alice-ref-password")
+    me = httpx.get(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["username"] == "Alice" and me["is_superuser"] is True
+    assert httpx.post(f"{base}/api/auth/login", data={"username": "bob", "password": "bob-ref-password"}
+                      ).status_code == 401  # inactive in the reference: still inactive
+    engine = build_engine(_sqlalchemy_url(adopted["root"], adopted["url"]))
+    try:
+        with engine.connect() as conn:
+            hashes = dict(conn.execute(sa.text("SELECT username, hashed_password FROM users")).all())
+    finally:
+        engine.dispose()
+    assert hashes["Alice"].startswith("$argon2id$")
