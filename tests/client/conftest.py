@@ -26,10 +26,12 @@ def serve(log: Path, **env: str):
                 "AUTOPACK_EVENTS_POLL_SECONDS": "0.2", "AUTOPACK_EVENTS_HEARTBEAT_SECONDS": "1",
                 "AUTOPACK_EVENTS_MAX_STREAM_SECONDS": "2", "AUTOPACK_RUNS_START_RATE_LIMIT": "100/minute",
                 "AUTONOMOUS_RUNS_DIR": str(log.parent / ".autonomous_runs"),
-                "AUTOPACK_STORAGE_ROOTS": str(log.parent), "AUTOPACK_UPLOAD_DIR": str(log.parent / "uploads"),
+                "AUTOPACK_STORAGE_ROOTS": str(log.parent), "REPO_PATH": str(log.parent / "workspace"),
+                "AUTOPACK_UPLOAD_DIR": str(log.parent / "uploads"),
                 **env}
     url = f"http://127.0.0.1:{port}"
     SCRATCH[url] = log.parent
+    (log.parent / "workspace").mkdir(exist_ok=True)  # REPO_PATH: where governed patches would be applied
     with running(cmd, port=port, env=full_env, log=log, timeout=60):
         yield url
 

@@ -173,3 +173,24 @@ def test_storage_files_and_research(admin, server_dir):
     assert ([n.id for n in detail.notes], detail.sources[0].url) == ([note.id], "https://example.com/lru")
     assert [s.session_id for s in admin.research_sessions()] == [research.session_id]
 
+
+
+PROTECTED_PATCH = """diff --git a/config/settings.yaml b/config/settings.yaml
+new file mode 100644
+--- /dev/null
++++ b/config/settings.yaml
+@@ -0,0 +1 @@
++log_level: info
+"""
+
+
+def test_a_governed_patch_refusal_carries_its_governance_request(admin):
+    admin.start_run(run_payload("maint-run", 1, 1))
+    admin.update_phase_status("maint-run", "F1.1", "EXECUTING")
+    with pytest.raises(ValidationFailed) as caught:
+        admin.submit_builder_result("maint-run", "F1.1", {
+            "run_id": "maint-run", "phase_id": "F1.1", "status": "success", "run_type": "autopack_maintenance",
+            "patch_content": PROTECTED_PATCH})
+    assert caught.value.status_code == 422
+    request_id = caught.value.details["request_id"]  # the detail's JSON, read for the caller
+    assert admin.governance_request(request_id).requested_paths == ["config/settings.yaml"]

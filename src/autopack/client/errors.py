@@ -88,6 +88,17 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None  # the HTTP-date form: Autopack never sends it, so fall back to our own backoff
 
 
+def _json_object(text: str) -> dict | None:
+    """A `detail` that is itself a JSON object (a governed patch's 422 names its governance request)."""
+    if not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def error_from_response(response: httpx.Response) -> AutopackError:
     """The error an answer of status >= 400 stands for, its code or detail read from the body."""
     code, details = None, None
@@ -103,7 +114,7 @@ def error_from_response(response: httpx.Response) -> AutopackError:
     elif isinstance(body, dict) and "detail" in body:
         detail = body["detail"]
         if isinstance(detail, str):
-            message = detail
+            message, details = detail, _json_object(detail)
         else:
             message, details = json.dumps(detail, ensure_ascii=False), detail
     else:

@@ -8,6 +8,7 @@ from autopack.client.calls import Call, Ref, body, next_offset, query
 
 if TYPE_CHECKING:  # the answers' types; imported on first use at run time (calls.Ref)
     from autopack.approvals.schemas import ApprovalRequestResponse, ApprovalStatus, PendingList
+    from autopack.error_reports.schemas import ErrorListResponse, ErrorSummaryResponse
     from autopack.governance.schemas import (
         DecisionResponse,
         GovernanceRequestDetail,
@@ -105,12 +106,12 @@ class RunsApi:
         return self._send(Call("GET", "/project/issues/backlog", params=query(limit=limit, offset=offset),
                                model=Ref("issues", "ProjectBacklogResponse")))
 
-    def run_errors(self, run_id: str, limit: int = 100, offset: int = 0):
+    def run_errors(self, run_id: str, limit: int = 100, offset: int = 0) -> ErrorListResponse:
         """GET /runs/{run_id}/errors: stored error reports of the run."""
         return self._send(Call("GET", f"/runs/{run_id}/errors", params=query(limit=limit, offset=offset),
                                model=Ref("error_reports", "ErrorListResponse")))
 
-    def run_errors_summary(self, run_id: str):
+    def run_errors_summary(self, run_id: str) -> ErrorSummaryResponse:
         """GET /runs/{run_id}/errors/summary."""
         return self._send(Call("GET", f"/runs/{run_id}/errors/summary",
                                model=Ref("error_reports", "ErrorSummaryResponse")))

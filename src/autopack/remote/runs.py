@@ -98,9 +98,11 @@ def show_run(run_id: str = typer.Argument(..., help="The run."), api_url: str | 
     if as_json:
         return emit_json(run)
     out.print(f"run {run.id}: {run.state}  tokens {run.tokens_used}/{run.token_cap}")
-    emit_table("tiers and phases", ["tier", "phase", "name", "state"],
-               [row for tier in run.tiers for row in [(tier.tier_id, "", tier.name, tier.state)]
-                + [("", p.phase_id, p.name, p.state) for p in tier.phases]])
+    rows = []
+    for tier in run.tiers:
+        rows.append((tier.tier_id, "", tier.name, tier.state))
+        rows.extend(("", p.phase_id, p.name, p.state) for p in tier.phases)
+    emit_table("tiers and phases", ["tier", "phase", "name", "state"], rows)
 
 
 @runs_app.command("start")
