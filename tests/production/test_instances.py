@@ -3,8 +3,8 @@
 Already proven elsewhere with two processes: a shared rate limit (tests/ratelimit/test_shared_limits.py),
 a shared login throttle (tests/auth/test_login_throttle_redis.py) and an event written through one
 instance reaching a stream of the other (tests/events/test_live.py). Here: keys shared by
-configuration, approval timeouts claimed exactly once by the workers of three processes, and
-concurrent audited writes through both instances leaving one verifying ledger.
+configuration, approval timeouts and autopilot executions claimed exactly once by the workers of
+three processes, and concurrent audited writes through both instances leaving one verifying ledger.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def pair(tmp_path_factory):
     with new_database(root) as url:
         shared = {"AUTOPACK_SECRET_KEY": "shared-secret-" + "x" * 32, "JWT_PRIVATE_KEY_FILE": str(key),
                   "AUTOPACK_RATE_LIMIT_STORAGE": REDIS_URL, "AUTOPACK_RATE_LIMIT_PREFIX": f"pair-{os.getpid()}",
-                  "AUTOPACK_APPROVAL_WORKER": "1", "AUTOPACK_APPROVAL_POLL_SECONDS": "0.2"}
+                  "AUTOPACK_APPROVAL_WORKER": "1", "AUTOPACK_APPROVAL_POLL_SECONDS": "0.2",
+                  "AUTOPACK_AUTOPILOT_WORKER": "1", "AUTOPACK_AUTOPILOT_POLL_SECONDS": "0.2"}
         env_a = installation_env(root / "a", url, **shared)
         env_b = installation_env(root / "b", url, **shared)
         assert cli(env_a, "migrate").returncode == 0
@@ -115,3 +116,48 @@ def test_writes_through_both_leave_one_ledger_and_each_timeout_happens_once(pair
     for env in (pair["env_a"], pair["env_b"]):
         verified = cli(env, "audit", "verify")
         assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.fixture
+def on_pair_database(pair, monkeypatch):
+    """This process's engine on the pair's database (the execution helpers write through it)."""
+    from autopack.core import database
+    from autopack.core.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", pair["url"])
+    get_settings.cache_clear()
+    database.reset_engine()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    database.reset_engine()
+
+
+def test_each_approved_autopilot_action_is_executed_once_by_three_processes(pair, on_pair_database):
+    from sqlalchemy import func, select
+
+    from autopack.core.database import session_scope
+    from autopack.db.models import AutopilotAction
+    from autopack.db.models.campaigns import PlatformRequest
+    from tests.autopilot.execution.helpers import approved_action, make_tenant, seed, transitions
+
+    tenant = make_tenant()
+    ids = []
+    for n in range(16):
+        seed(tenant, f"c{n}", 100.0)
+        ids.append(approved_action(tenant, entity_id=f"c{n}", action_json={"new_budget": 110.0},
+                                   before={"daily_budget": 100.0}))
+    waiting = threading.Event()
+    for _ in range(300):
+        with session_scope(writer=False) as session:
+            left = session.scalar(select(func.count()).select_from(AutopilotAction)
+                                  .where(AutopilotAction.id.in_(ids), AutopilotAction.status != "applied"))
+        if left == 0:
+            break
+        waiting.wait(0.1)
+    assert left == 0
+    assert all(transitions(i) == [("approved", "applying"), ("applying", "applied")] for i in ids)
+    with session_scope(writer=False) as session:
+        sent = session.execute(select(PlatformRequest.attempts, PlatformRequest.state)
+                               .where(PlatformRequest.tenant_id == tenant)).all()
+    assert sorted(sent) == [(1, "confirmed")] * 16  # each change sent to the platform once
