@@ -18,6 +18,7 @@ NAV: list[NavEntry] = [
     NavEntry("Runs", "/ui/runs"),
     NavEntry("Approvals", "/ui/approvals"),
     NavEntry("Usage", "/ui/usage"),
+    NavEntry("Storage", "/ui/storage"),
     NavEntry("Audit", "/ui/audit", superuser_only=True),
 ]
 
