@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autopack.client import ServerError, ValidationFailed
+from autopack.client import Conflict, NotFound, ServerError, ValidationFailed
 from tests.client.conftest import INSTANCE_KEY, user_client
 from tests.conftest import run_payload
 
@@ -137,12 +137,21 @@ def test_identity_tenants_audit_and_oauth(admin, anonymous, server):
     assert anonymous.my_membership(tenant.id)["role"] == "viewer"
     assert admin.remove_member(tenant.id, member.user_id)["removed"] is True
     assert admin.audit_verify().ok is True
+    assert len(admin.audit_events(limit=2).events) == 2
     actions = [e.action for e in admin.iter_audit_events(page_size=2)]
     assert len(actions) >= 3 and len(actions) == len(set(e.id for e in admin.iter_audit_events(page_size=3)))
     with user_client(server, "root", superuser=True) as root:
         assert root.oauth_providers().count == 0
-        assert root.oauth_health().model_dump()
-        assert root.oauth_events().model_dump()
+        stored = root.oauth_register({"provider": "acme_ads", "token_url": "http://127.0.0.1:9/token",
+                                      "client_id": "id-1", "client_secret": "s3cret", "refresh_token": "r-1"})
+        assert stored.provider == "acme_ads" and "s3cret" not in stored.model_dump_json()
+        assert root.oauth_provider_health("acme_ads").provider == "acme_ads"
+        assert root.oauth_health().model_dump()["summary"]
+        assert root.oauth_refresh("acme_ads").model_dump()
+        assert root.oauth_reset("acme_ads").model_dump()
+        assert root.oauth_events(provider="acme_ads").model_dump()
+        assert root.oauth_remove("acme_ads").model_dump()
+        assert root.oauth_providers().count == 0
 
 
 def test_a_bad_body_is_refused_before_it_is_sent(admin):
@@ -161,6 +170,17 @@ def test_storage_files_and_research(admin, server_dir):
     assert [s.id for s in admin.storage_scans()] == [scan.id]
     assert admin.storage_scan(scan.id).model_dump()["scan"]["id"] == scan.id
     assert admin.learned_rules() == [] and admin.analyze_patterns() == []
+    with pytest.raises(ValidationFailed) as caught:  # no such candidate in this scan
+        admin.approve_storage_scan(scan.id, {"candidate_ids": [999999], "approved_by": "ops", "decision": "approve"})
+    assert (caught.value.status_code, caught.value.message) == (400, "Invalid request parameters")
+    assert admin.execute_storage_scan(scan.id).model_dump()  # a dry run
+    with pytest.raises(Conflict):  # a finished scan cannot be cancelled
+        admin.cancel_storage_scan(scan.id)
+    assert admin.restore_storage_scan(scan.id).model_dump()
+    with pytest.raises(NotFound):
+        admin.approve_learned_rule(999999, "ops")
+    with pytest.raises(NotFound):
+        admin.reject_learned_rule(999999, "ops", "no")
     assert admin.storage_recommendations().model_dump()
     assert admin.steam_games().model_dump()
     admin.start_run(run_payload("upload-run", 1, 1))
