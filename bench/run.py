@@ -22,6 +22,7 @@ from pathlib import Path
 import autopilot_actions
 import benchdb
 import burst
+import console
 import live
 import payloads
 import report
@@ -90,6 +91,8 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
             _step(f"write path (issue [8]) on {kind}: seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs, "
                   "reads, writes, mixed")
             results["writepath"][kind] = writepath.measure(driver, hello, stack, work, kind, args.scale_runs)
+    _step(f"operator console pages at {console.RUNS:,} runs (issue [9])")
+    results["console"] = console.measure(work / "console")
     return results
 
 
@@ -180,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"]["load_avg_end"] = round(os.getloadavg()[0], 2)
     results["meta"]["elapsed_s"] = round(time.monotonic() - _T0, 1)
     print(report.render(results))
+    print("\n" + console.render(results["console"]))
     print(f"\nresults written to {report.write_json(results)}")
     return 1 if args.strict and not all(report.verdicts(results).values()) else 0
 
