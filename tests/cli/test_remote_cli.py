@@ -132,3 +132,12 @@ def test_login_stores_a_private_token_used_by_autopilot_commands(cli, admin, tmp
     assert cli("logout", key=None).returncode == 0 and not stored.exists()
     refused = cli("autopilot", "unfreeze", str(tenant_id), key=None)
     assert refused.returncode == 1 and "401" in refused.stderr
+
+
+def test_the_command_line_starts_without_the_server_stack():
+    # Remote commands run on laptops and in CI jobs: loading FastAPI and SQLAlchemy costs about a second.
+    probe = ("import sys, autopack.cli; "
+             "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'starlette') if m in sys.modules))")
+    result = subprocess.run([str(AUTOPACK.with_name("python")), "-c", probe], capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
