@@ -58,7 +58,7 @@ def pair(tmp_path_factory):
                    stdin="a long enough password\n")
         assert made.returncode == 0, made.stderr
         with serve(env_a, root / "a.log", "--workers", "2") as a, serve(env_b, root / "b.log") as b:
-            yield {"a": a, "b": b, "url": url, "env_a": env_a, "env_b": env_b}
+            yield {"a": a, "b": b, "url": url, "env_a": env_a, "env_b": env_b, "shared": shared}
 
 
 def test_a_token_issued_by_one_instance_is_accepted_by_the_other(pair):
@@ -125,6 +125,7 @@ def on_pair_database(pair, monkeypatch):
     from autopack.core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", pair["url"])
+    monkeypatch.setenv("AUTOPACK_SECRET_KEY", pair["shared"]["AUTOPACK_SECRET_KEY"])  # seals as the servers do
     get_settings.cache_clear()
     database.reset_engine()
     yield
