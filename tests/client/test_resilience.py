@@ -113,8 +113,15 @@ def test_the_event_iterator_resumes_after_the_server_closes_the_stream(admin, se
     events = admin.events(run_id="streamed")
     backlog = list(itertools.takewhile(lambda e: e.payload.get("to") != "EXECUTING" or e.type != "phase.state_changed",
                                        events))
-    # The server closes every stream after 2 s; these transitions happen after that, on a later stream.
-    later = threading.Timer(2.5, lambda: admin.update_phase_status("streamed", "F1.1", "COMPLETE"))
+    def complete_after_the_reconnect():
+        # The server closes every stream after 2 s; this transition happens once the client has come back.
+        deadline = time.monotonic() + 30
+        while len(opened) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with Client(server, api_key=INSTANCE_KEY) as other:
+            other.update_phase_status("streamed", "F1.1", "COMPLETE")
+
+    later = threading.Thread(target=complete_after_the_reconnect)
     later.start()
     try:
         resumed = list(itertools.islice((e for e in events if e.type == "phase.state_changed"), 1))
@@ -147,7 +154,6 @@ def test_the_async_client_has_the_same_methods(server):
     assert (run_id, state, level, actions, missing) == ("async-run", "EXECUTING", 2, [], 404)
     assert "async-run" in runs
     assert "phase.state_changed" in events and "run.state_changed" in events
-    time.sleep(0)  # nothing left running: the client closed its pool
 
 
 def test_an_answer_that_is_not_json_is_a_server_error():
