@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Upgrade in place: migrate once, then restart the instances one at a time, each back on /health
 # before the next goes down. Usage: deploy/rolling-restart.sh 8001 8002 [...]
-# Migrations only add (new tables, new columns with server defaults), so instances of the previous
-# version keep working on the migrated schema until their turn. There are no downgrades: take an
+# Instances of the previous version keep serving on the migrated schema until their turn (see
+# docs/deployment.md for the one exception). There are no downgrades: take an
 # `autopack backup` first and restore it to go back.
 set -euo pipefail
 AUTOPACK=${AUTOPACK:-/opt/autopack/.venv/bin/autopack}
