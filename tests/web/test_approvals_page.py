@@ -76,6 +76,12 @@ def test_approver_approves_and_rejects_as_herself(secured):
     assert (rows[first].status, rows[first].decided_by, rows[first].approval_reason) == \
         ("approved", "user:ann", "looks fine")
     assert (rows[second].status, rows[second].decided_by) == ("rejected", "user:ann")
+    third = raise_approval(secured)
+    assert 'name="amount"' not in secured.get("/ui/approvals").text  # only budget extensions take one
+    wrong = secured.post(f"/ui/approvals/{third}/approve", data={"csrf_token": csrf, "amount": "500"})
+    assert wrong.status_code == 400 and "budget extension" in wrong.text
+    assert secured.post(f"/ui/approvals/{third}/approve", data={"csrf_token": csrf, "amount": "x"}).status_code == 400
+    assert all_rows(ApprovalRequest, id=third)[0].status == "pending"
     again = secured.post(f"/ui/approvals/{first}/reject", data={"csrf_token": csrf})
     assert again.status_code == 409 and "not pending" in again.text
     assert all_rows(ApprovalRequest, id=first)[0].status == "approved"

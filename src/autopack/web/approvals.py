@@ -17,6 +17,7 @@ from autopack.auth.privileges import (
     require_decider,
     require_signed_decider,
 )
+from autopack.budget.service import CONTEXT as BUDGET_CONTEXT
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.errors import BadRequest, Conflict, NotFound
 from autopack.db.models import ApprovalRequest, GovernanceRequest
@@ -50,7 +51,7 @@ def approvals_page(request: Request, viewer: SignedIn, session: ReadSession):
         .order_by(GovernanceRequest.decided_at.desc(), GovernanceRequest.id.desc()).limit(HISTORY_SHOWN)).all()
     return render(request, "approvals.html", {
         "chrome": chrome(session, viewer.principal, viewer.csrf),
-        "may_decide": not auth_in_force() or may_decide(viewer.principal),
+        "may_decide": not auth_in_force() or may_decide(viewer.principal), "budget_context": BUDGET_CONTEXT,
         "approvals": pending["requests"], "approvals_count": pending["count"], "governance": requests,
         "decided": decided, "decided_governance": [governance.serialize(r) for r in decided_governance]})
 
