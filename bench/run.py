@@ -28,6 +28,7 @@ import payloads
 import report
 import scenarios
 import seeding
+import storage_scan
 import writepath
 from loadgen import Driver, LoadSpec, choose_driver
 from servers import FIRST_PORT, Server, start_autopack, start_hello
@@ -91,6 +92,8 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
             _step(f"write path (issue [8]) on {kind}: seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs, "
                   "reads, writes, mixed")
             results["writepath"][kind] = writepath.measure(driver, hello, stack, work, kind, args.scale_runs)
+    _step(f"storage scan of {storage_scan.FILES:,} files beside find (issue [10])")
+    results["storage_scan"] = storage_scan.measure(work)
     _step(f"operator console pages at {console.RUNS:,} runs (issue [9])")
     results["console"] = console.measure(work / "console")
     return results
@@ -183,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"]["load_avg_end"] = round(os.getloadavg()[0], 2)
     results["meta"]["elapsed_s"] = round(time.monotonic() - _T0, 1)
     print(report.render(results))
+    print("\n" + storage_scan.render(results["storage_scan"]))
     print("\n" + console.render(results["console"]))
     print(f"\nresults written to {report.write_json(results)}")
-    return 1 if args.strict and not all(report.verdicts(results).values()) else 0
+    passed = all(report.verdicts(results).values()) and results["storage_scan"]["passed"]
+    return 1 if args.strict and not passed else 0
 
 
 if __name__ == "__main__":
