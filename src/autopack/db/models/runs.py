@@ -23,6 +23,9 @@ class Run(Base):
     """An autonomous build run."""
 
     __tablename__ = "runs"
+    # The runs list's order (newest first, ties by id), whole and per state: migration 0023.
+    __table_args__ = (Index("ix_runs_created_at_id", "created_at", "id"),
+                      Index("ix_runs_state_created_at_id", "state", "created_at", "id"))
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     state: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
