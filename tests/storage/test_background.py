@@ -151,3 +151,19 @@ def test_the_worker_tick_runs_queued_scans(storage_client, storage_root):
     assert worker.run_storage_jobs(worker_id="tick") == 2
     statuses = [storage_client.get(f"/storage/scans/{i}").json()["scan"]["status"] for i in ids]
     assert statuses == ["completed", "completed"]
+
+
+def test_the_app_runs_its_worker(storage_root, make_client, monkeypatch):
+    import time
+
+    put(storage_root / "w.log")
+    monkeypatch.setenv("AUTOPACK_STORAGE_WORKER", "1")
+    monkeypatch.setenv("AUTOPACK_STORAGE_POLL_SECONDS", "0.05")
+    client = make_client()
+    scan_id = _queue(client, storage_root)
+    for _ in range(600):  # the worker thread of the app's lifespan picks it up
+        scan = client.get(f"/storage/scans/{scan_id}").json()["scan"]
+        if scan["status"] == "completed":
+            break
+        time.sleep(0.05)
+    assert scan["status"] == "completed" and scan["cleanup_candidates_count"] == 1
