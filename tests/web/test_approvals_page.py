@@ -157,3 +157,14 @@ def test_governance_denial_and_refusals_leave_the_workspace(secured, repo):
     row = all_rows(GovernanceRequest)[0]
     assert (row.approved, row.decision_reason) == (False, "too risky")
     assert snapshot(repo) == before
+
+
+def test_diff_lines_are_classed_and_capped():
+    from autopack.web.diff import MAX_LINES, diff_lines
+
+    shown = diff_lines("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n")
+    assert shown == {"diff": [("file", "diff --git a/x b/x"), ("file", "--- a/x"), ("file", "+++ b/x"),
+                              ("hunk", "@@ -1 +1 @@"), ("del", "-old"), ("add", "+new"), ("", " same")],
+                     "diff_more": 0}
+    long = diff_lines("+x\n" * (MAX_LINES + 7))
+    assert len(long["diff"]) == MAX_LINES and long["diff_more"] == 7

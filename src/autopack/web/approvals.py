@@ -39,10 +39,10 @@ GovernanceId = Annotated[str, Path(min_length=1, max_length=64)]
 def approvals_page(request: Request, viewer: SignedIn, session: ReadSession):
     """Pending requests with their context and patches, the Approve / Reject forms, and the history."""
     pending = approvals.list_pending(session, limit=PENDING_SHOWN)
-    requests = []
-    for item in governance.list_pending(session, limit=PENDING_SHOWN, offset=0)["pending_requests"]:
-        detail = governance.get_request(session, item["request_id"])
-        requests.append({**detail, "diff": diff_lines(detail["patch_content"] or "")})
+    listed = governance.list_pending(session, limit=PENDING_SHOWN, offset=0)["pending_requests"]
+    patches = dict(session.execute(select(GovernanceRequest.request_id, GovernanceRequest.patch_content)
+                                   .where(GovernanceRequest.request_id.in_([g["request_id"] for g in listed]))).all())
+    requests = [{**item, **diff_lines(patches.get(item["request_id"]) or "")} for item in listed]
     decided = session.scalars(select(ApprovalRequest).where(ApprovalRequest.status != "pending")
                               .order_by(ApprovalRequest.responded_at.desc(), ApprovalRequest.id.desc())
                               .limit(HISTORY_SHOWN)).all()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-MAX_LINES = 5000
+MAX_LINES = 2000  # per request on the page; the whole patch is GET /governance/request/{id}
 
 
-def diff_lines(patch: str) -> list[tuple[str, str]]:
-    """(class, line) pairs: "add", "del", "hunk", "file" or "" for context; at most MAX_LINES."""
+def diff_lines(patch: str) -> dict:
+    """`diff`: (class, line) pairs ("add", "del", "hunk", "file" or "" for context), at most MAX_LINES;
+    `diff_more`: how many lines were left out."""
+    lines = patch.splitlines()
     out = []
-    for line in patch.splitlines()[:MAX_LINES]:
+    for line in lines[:MAX_LINES]:
         if line.startswith(("+++", "---", "diff ", "index ")):
             kind = "file"
         elif line.startswith("@@"):
@@ -20,4 +22,4 @@ def diff_lines(patch: str) -> list[tuple[str, str]]:
         else:
             kind = ""
         out.append((kind, line))
-    return out
+    return {"diff": out, "diff_more": max(0, len(lines) - MAX_LINES)}
