@@ -158,10 +158,10 @@ def test_the_app_runs_its_worker(storage_root, make_client, monkeypatch):
 
     put(storage_root / "w.log")
     monkeypatch.setenv("AUTOPACK_STORAGE_WORKER", "1")
-    monkeypatch.setenv("AUTOPACK_STORAGE_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("AUTOPACK_STORAGE_POLL_SECONDS", "3600")  # so only the wake-up can start it
     client = make_client()
     scan_id = _queue(client, storage_root)
-    for _ in range(600):  # the worker thread of the app's lifespan picks it up
+    for _ in range(400):  # the worker thread of the app's lifespan, woken by the queueing, picks it up
         scan = client.get(f"/storage/scans/{scan_id}").json()["scan"]
         if scan["status"] == "completed":
             break

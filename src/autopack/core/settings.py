@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     storage_inline_max_items: int = Field(10_000, ge=1, le=10_000_000,
                                           validation_alias="AUTOPACK_STORAGE_INLINE_MAX_ITEMS")
     storage_worker_enabled: bool = Field(True, validation_alias="AUTOPACK_STORAGE_WORKER")
-    storage_poll_seconds: float = Field(2.0, gt=0, le=3600, validation_alias="AUTOPACK_STORAGE_POLL_SECONDS")
+    storage_poll_seconds: float = Field(10.0, gt=0, le=3600, validation_alias="AUTOPACK_STORAGE_POLL_SECONDS")
     storage_lease_seconds: float = Field(60.0, gt=0, le=86400, validation_alias="AUTOPACK_STORAGE_LEASE_SECONDS")
     steam_path: Path | None = Field(None, validation_alias="STEAM_PATH")
     # POST /files/upload: bodies past the limit get 413 and leave nothing behind.

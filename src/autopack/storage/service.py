@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from autopack.core.database import on_commit
 from autopack.core.errors import BadRequest, Conflict, NotFound
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
@@ -20,6 +22,8 @@ from autopack.storage.walker import Found, Walk
 SCAN_TYPES = ("drive", "directory")
 FINISHED = ("completed", "failed", "cancelled")
 _SCAN = StorageScan.__table__
+# Set when this instance queues a scan: its worker starts it at once instead of at its next poll.
+SCAN_QUEUED = threading.Event()
 _CANDIDATES = CleanupCandidate.__table__
 
 
@@ -78,6 +82,7 @@ def create_scan(session: Session, request: StorageScanRequest, actor: str) -> tu
     if background:
         session.add(scan)
         session.flush()
+        on_commit(session, SCAN_QUEUED.set)
         return scan_dict(scan), 202
     walk = Walk(target=target, root=root, policy=load_policy(session), max_depth=request.max_depth,
                 max_items=request.max_items).run()

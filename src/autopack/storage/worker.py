@@ -23,7 +23,7 @@ from autopack.core.settings import get_settings
 from autopack.core.workers import PollingWorker
 from autopack.db.base import utcnow
 from autopack.db.models import CleanupCandidate, StorageScan
-from autopack.storage.service import load_policy, stop_note, store_found, walk_totals
+from autopack.storage.service import SCAN_QUEUED, load_policy, stop_note, store_found, walk_totals
 from autopack.storage.walker import Stopped, Walk
 
 log = get_logger(__name__)
@@ -143,11 +143,28 @@ def run_storage_jobs(stopping: threading.Event | None = None, worker_id: str = W
     return done
 
 
+class ScanWorker(PollingWorker):
+    """A polling worker that also wakes when this instance queues a scan (other instances' scans wait
+    for the poll)."""
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            SCAN_QUEUED.clear()
+            self.run_once()
+            SCAN_QUEUED.wait(self.poll_seconds)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop, waking the loop if it is waiting."""
+        self.stopping.set()
+        SCAN_QUEUED.set()
+        super().stop(timeout)
+
+
 def start_storage_worker() -> PollingWorker | None:
     """Start the scan worker unless AUTOPACK_STORAGE_WORKER=0 (the app lifespan calls this)."""
     settings = get_settings()
     if not settings.storage_worker_enabled:
         return None
-    worker = PollingWorker("storage-scan-worker", lambda: None, settings.storage_poll_seconds)
+    worker = ScanWorker("storage-scan-worker", lambda: None, settings.storage_poll_seconds)
     worker.tick = lambda: run_storage_jobs(worker.stopping)
     return worker.start()
