@@ -3,7 +3,8 @@
 A run with 200 phases (10 tiers) among 10,000 runs, 100 queued autopilot actions, pending approvals
 and governance requests with patches, usage events and an audit ledger: each page is rendered
 REQUESTS times in process (the app called through its ASGI interface, no socket, no browser), signed
-in as a superuser. Target: every page's p95 under 100 ms. It runs in a child process of its own (the
+in as a superuser. Target (issue [9]): the runs inbox and the run page under 100 ms (p95); the other
+pages are measured beside them. It runs in a child process of its own (the
 environment must be set before autopack is imported). Run alone: `python bench/console.py`.
 """
 
@@ -113,6 +114,11 @@ def _child(work: Path) -> dict:
     return {"runs": RUNS, "phases": PHASES, "requests": REQUESTS, "seed_seconds": round(seeded, 1), "pages": rows}
 
 
+def _targeted(page: str) -> bool:
+    """The pages the issue's target names: the inbox of 10,000 runs and the run of 200 phases."""
+    return page.startswith(("runs inbox", "run page"))
+
+
 def measure(work: Path) -> dict:
     """Run the measurement in a child process; add the verdict."""
     work.mkdir(parents=True, exist_ok=True)
@@ -121,7 +127,7 @@ def measure(work: Path) -> dict:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["target_ms"] = TARGET_MS
     result["load_avg"], result["cpus"] = __import__("os").getloadavg()[0], __import__("os").cpu_count()
-    result["passed"] = all(row["p95_ms"] < TARGET_MS for row in result["pages"].values())
+    result["passed"] = all(row["p95_ms"] < TARGET_MS for name, row in result["pages"].items() if _targeted(name))
     return result
 
 
@@ -131,9 +137,10 @@ def render(r: dict) -> str:
              f"{r['requests']} renders per page in process",
              f"  {'page':<40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'CPU p50':>8}"]
     for name, row in r["pages"].items():
-        lines.append(f"  {name:<40} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['max_ms']:8.1f} "
+        mark = "*" if _targeted(name) else " "
+        lines.append(f"{mark} {name:<40} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['max_ms']:8.1f} "
                      f"{row['cpu_p50_ms']:8.1f}")
-    lines.append(f"  target: every page's p95 < {r['target_ms']:.0f} ms: {'PASS' if r['passed'] else 'FAIL'} "
+    lines.append(f"  target: p95 < {r['target_ms']:.0f} ms for the pages marked *: {'PASS' if r['passed'] else 'FAIL'} "
                  f"(load average {r['load_avg']:.1f} on {r['cpus']} CPUs)")
     return "\n".join(lines)
 
