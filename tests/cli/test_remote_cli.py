@@ -97,8 +97,6 @@ def test_approvals_and_governance_list_and_decide(cli, admin):
     assert table.returncode == 0 and governed.request_id in table.stdout and "config/x.yaml" in table.stdout
     denied = cli("governance", "deny", governed.request_id, "--json")
     assert denied.returncode == 0 and json.loads(denied.stdout)["status"] == "denied"
-    unauthenticated = cli("approvals", "list", key=None)
-    assert unauthenticated.returncode == 0  # reading the list is open in development
 
 
 def test_login_stores_a_private_token_used_by_autopilot_commands(cli, admin, tmp_path):
@@ -127,8 +125,6 @@ def test_login_stores_a_private_token_used_by_autopilot_commands(cli, admin, tmp
     assert frozen.returncode == 0 and "frozen" in frozen.stdout
     switch = cli("autopilot", "kill-switch", str(tenant_id), "off", "--reason", "maintenance", "--json", key=None)
     assert switch.returncode == 0 and json.loads(switch.stdout)["enforcement_enabled"] is False
-    bad_switch = cli("autopilot", "kill-switch", str(tenant_id), "sideways", "--reason", "x", key=None)
-    assert bad_switch.returncode == 2
     assert cli("logout", key=None).returncode == 0 and not stored.exists()
     refused = cli("autopilot", "unfreeze", str(tenant_id), key=None)
     assert refused.returncode == 1 and "401" in refused.stderr

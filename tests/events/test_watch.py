@@ -8,8 +8,17 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import run_payload
+from tests.events.conftest import live_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One live server for this module's watchers."""
+    with live_server(tmp_path_factory.mktemp("watch") / "server.log") as url:
+        yield url
 
 
 def _watch(url: str, run_id: str) -> subprocess.Popen:
