@@ -19,6 +19,8 @@ NAV: list[NavEntry] = [
     NavEntry("Approvals", "/ui/approvals"),
     NavEntry("Usage", "/ui/usage"),
     NavEntry("Storage", "/ui/storage"),
+    NavEntry("Uploads", "/ui/files"),
+    NavEntry("Research", "/ui/research"),
     NavEntry("Audit", "/ui/audit", superuser_only=True),
 ]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from autopack.core.errors import NotFound
-from autopack.web import approvals, audit_usage, autopilot, login, runs, storage
+from autopack.web import approvals, audit_usage, autopilot, login, runs, storage, uploads_research
 from autopack.web.deps import PageRoute, SignedIn, see_other
 from autopack.web.render import page_headers
 
@@ -42,5 +42,5 @@ def switch_tenant(_: SignedIn, tenant_id: Annotated[int | None, Query(ge=1, le=2
     return see_other(f"/ui/tenants/{tenant_id}/autopilot" if tenant_id else "/ui/runs")
 
 
-for family in (login, runs, approvals, autopilot, audit_usage, storage):
+for family in (login, runs, approvals, autopilot, audit_usage, storage, uploads_research):
     router.include_router(family.router)
