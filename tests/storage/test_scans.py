@@ -126,3 +126,17 @@ def test_list_filters_and_detail(storage_client, storage_root):
     detail = storage_client.get(f"/storage/scans/{second['id']}").json()
     assert set(detail) >= {"scan", "candidates", "stats_by_category"}
     assert detail["scan"]["created_by"] == "ops" and detail["candidates_total"] == 1
+
+
+def test_an_unreadable_target_is_a_400_not_a_500(storage_client, storage_root, monkeypatch):
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path) == str(storage_root):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr("autopack.storage.walker.os.scandir", scandir)
+    response = storage_client.post("/storage/scan", json={"scan_type": "directory", "scan_target": str(storage_root)})
+    assert response.status_code == 400 and response.json()["detail"] == "Scan target cannot be read: Permission denied"
+    assert storage_client.get("/storage/scans").json() == []

@@ -84,8 +84,11 @@ def create_scan(session: Session, request: StorageScanRequest, actor: str) -> tu
         session.flush()
         on_commit(session, SCAN_QUEUED.set)
         return scan_dict(scan), 202
-    walk = Walk(target=target, root=root, policy=load_policy(session), max_depth=request.max_depth,
-                max_items=request.max_items).run()
+    try:
+        walk = Walk(target=target, root=root, policy=load_policy(session), max_depth=request.max_depth,
+                    max_items=request.max_items).run()
+    except OSError as exc:  # the target itself is unreadable, or went away
+        raise BadRequest(f"Scan target cannot be read: {exc.strerror or type(exc).__name__}") from None
     for name, value in walk_totals(walk).items():
         setattr(scan, name, value)
     scan.status, scan.started_at, scan.completed_at = "completed", now, utcnow()
