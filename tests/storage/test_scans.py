@@ -96,6 +96,10 @@ def test_targets_outside_the_roots_are_refused(storage_client, storage_root, tmp
         assert response.json()["detail"].startswith("Scan target is outside the allowed storage roots")
     bad_type = storage_client.post("/storage/scan", json={"scan_type": "disk", "scan_target": str(storage_root)})
     assert bad_type.status_code == 400 and bad_type.json()["detail"] == "Invalid scan_type: disk"
+    (storage_root / ".autopack-trash" / "b").mkdir(parents=True)
+    trash = storage_client.post("/storage/scan", json={"scan_type": "directory",
+                                                       "scan_target": str(storage_root / ".autopack-trash" / "b")})
+    assert trash.status_code == 400
     missing = storage_client.post("/storage/scan", json={"scan_type": "directory",
                                                          "scan_target": str(storage_root / "nope")})
     assert missing.status_code == 400

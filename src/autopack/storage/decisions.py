@@ -78,7 +78,8 @@ def _refusal(candidate: CleanupCandidate, root: str, target: str, policy: Policy
     if os.path.realpath(path) != path:
         return "path changed since the scan (a folder on the way is now a symlink)"
     rel = os.path.relpath(path, target).replace(os.sep, "/")
-    if rel.startswith("../") or rel == ".." or policy.protected(rel) or TRASH_DIR in rel.split("/"):
+    in_trash = TRASH_DIR in os.path.relpath(path, root).split(os.sep)
+    if rel.startswith("../") or rel == ".." or policy.protected(rel) or in_trash:
         return "protected path"
     if fingerprint(path, candidate.is_folder) != (candidate.size_bytes, candidate.mtime_ns):
         return "size or modification time changed since the scan"

@@ -6,6 +6,7 @@ import os
 
 from autopack.core.errors import BadRequest, Forbidden
 from autopack.core.settings import get_settings
+from autopack.storage.policy import TRASH_DIR
 
 OUTSIDE_ROOTS = "Scan target is outside the allowed storage roots (AUTOPACK_STORAGE_ROOTS)"
 
@@ -35,4 +36,6 @@ def resolve_target(target: str) -> tuple[str, str]:
         raise Forbidden(OUTSIDE_ROOTS)  # decided before looking: no probing of what exists elsewhere
     if not os.path.isdir(resolved):
         raise BadRequest(f"Scan target is not a directory: {target}")
+    if TRASH_DIR in os.path.relpath(resolved, root).split(os.sep):
+        raise BadRequest("The storage trash is not scanned (restore from it instead)")
     return resolved, root
