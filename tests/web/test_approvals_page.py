@@ -160,7 +160,8 @@ def test_governance_denial_and_refusals_leave_the_workspace(secured, repo):
 
 
 def test_diff_lines_are_classed_and_capped():
-    from autopack.web.diff import MAX_LINES, diff_lines
+    from autopack.web.present import DIFF_MAX_LINES as MAX_LINES
+    from autopack.web.present import diff_lines
 
     shown = diff_lines("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n")
     assert shown == {"diff": [("file", "diff --git a/x b/x"), ("file", "--- a/x"), ("file", "+++ b/x"),

@@ -234,3 +234,13 @@ def actor_of(principal: Principal | None) -> str:
 def verify_production_read(request: Request, _: None = Credentials) -> Principal | None:
     """Reads the contract leaves open: open in development, a key or JWT in production."""
     return verify_write_access(request)
+
+
+def principal_from_token(token: str) -> Principal:
+    """The user behind an access token, checked as a Bearer token is; AuthFailure when not acceptable."""
+    return _from_bearer(token)
+
+
+def adopt_principal(request: Request, principal: Principal) -> None:
+    """Make `principal` the request's caller (a session cookie's user): every check here then sees it."""
+    request.scope[_STATE_KEY] = principal

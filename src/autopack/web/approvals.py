@@ -25,7 +25,7 @@ from autopack.governance import service as governance
 from autopack.phases.governance import decide_request
 from autopack.web.chrome import chrome
 from autopack.web.deps import CheckedForm, PageRoute, SignedIn, field, see_other
-from autopack.web.diff import diff_lines
+from autopack.web.present import diff_lines
 from autopack.web.render import render
 
 router = APIRouter(route_class=PageRoute)

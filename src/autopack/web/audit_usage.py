@@ -11,9 +11,9 @@ from autopack.auth.deps import require_superuser
 from autopack.core.database import ReadSession
 from autopack.core.settings import get_settings
 from autopack.dashboard import metrics
-from autopack.web.chart import LABEL_WIDTH, bar_chart
 from autopack.web.chrome import chrome
 from autopack.web.deps import PageRoute, SignedIn
+from autopack.web.present import LABEL_WIDTH, bar_chart
 from autopack.web.render import render
 
 router = APIRouter(route_class=PageRoute)

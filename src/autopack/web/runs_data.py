@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from autopack.db.models import Phase, Run, RunTotals
+from autopack.db.models import Run, RunTotals
 from autopack.db.models.results import AuditorResultRecord
 from autopack.error_reports import service as error_reports
 from autopack.issues import service as issues
-from autopack.operator.service import NOT_CURRENT, SUMMARY_COLUMNS
+from autopack.operator.service import SUMMARY_COLUMNS, _current_phase_names
 from autopack.runs.states import PhaseCounts
 
 PAGE_SIZE = 50
@@ -31,7 +31,7 @@ def run_inbox(session: Session, *, state: str | None, search: str | None, page: 
         total = session.scalar(select(RunTotals.runs).where(RunTotals.id == 1)) or 0  # kept by triggers
     rows = session.execute(stmt.order_by(Run.created_at.desc(), Run.id.desc())
                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    current = _current_phases(session, [row.id for row in rows])
+    current = _current_phase_names(session, [row.id for row in rows])  # the operator list's own rule
     runs = []
     for row in rows:
         counts = PhaseCounts.read(row)
@@ -43,17 +43,6 @@ def run_inbox(session: Session, *, state: str | None, search: str | None, page: 
                      "current_phase": current.get(row.id)})
     pages = max(1, -(-total // PAGE_SIZE))
     return {"runs": runs, "total": total, "page": page, "pages": pages}
-
-
-def _current_phases(session: Session, run_ids: list[str]) -> dict[str, str]:
-    """Per run, the first phase by index that is not done (the operator list's rule), one query."""
-    if not run_ids:
-        return {}
-    ranked = (select(Phase.run_id, Phase.name,
-                     func.row_number().over(partition_by=Phase.run_id,
-                                            order_by=(Phase.phase_index, Phase.id)).label("rn"))
-              .where(Phase.run_id.in_(run_ids), Phase.state.not_in(NOT_CURRENT)).subquery())
-    return dict(session.execute(select(ranked.c.run_id, ranked.c.name).where(ranked.c.rn == 1)).all())
 
 
 def run_extras(session: Session, run_id: str) -> dict[str, Any]:

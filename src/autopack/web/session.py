@@ -62,10 +62,10 @@ def principal_of(request: Request, token: str) -> Principal | None:
     the API's own checks (tenant roles, deciders, rate-limit keys) see the signed-in user.
     """
     try:
-        principal = deps._from_bearer(token)  # the one token check of the identity system
+        principal = deps.principal_from_token(token)  # the one token check of the identity system
     except AuthFailure:
         return None
-    request.scope[deps._STATE_KEY] = principal
+    deps.adopt_principal(request, principal)
     return principal
 
 

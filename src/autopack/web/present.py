@@ -1,4 +1,7 @@
-"""Horizontal bar charts as plain numbers for a server-rendered SVG (no script, no library)."""
+"""Presentation helpers: bar charts as numbers for a server-rendered SVG, and diffs as classed lines.
+
+Neither builds markup: the templates do, with autoescape on.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ class Bar:
 
 @dataclass(frozen=True)
 class BarChart:
-    """Bars against a scale that always shows the cap."""
+    """Bars, and where the cap falls on their scale."""
 
     bars: list[Bar]
     cap: int
@@ -40,3 +43,25 @@ def bar_chart(rows: list[tuple[str, int]], cap: int) -> BarChart:
             for i, (label, value) in enumerate(rows)]
     cap_x = LABEL_WIDTH + round(BAR_AREA * cap / top) if show_cap else None
     return BarChart(bars, cap, cap_x, 16 + max(1, len(rows)) * ROW)
+
+
+DIFF_MAX_LINES = 2000  # per request on the page; the whole patch is GET /governance/request/{id}
+
+
+def diff_lines(patch: str) -> dict:
+    """`diff`: its first lines as (class, line) pairs ("add", "del", "hunk", "file", ""); `diff_more`: the rest."""
+    lines = patch.splitlines()
+    out = []
+    for line in lines[:DIFF_MAX_LINES]:
+        if line.startswith(("+++", "---", "diff ", "index ")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = ""
+        out.append((kind, line))
+    return {"diff": out, "diff_more": max(0, len(lines) - DIFF_MAX_LINES)}
