@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -17,9 +16,9 @@ from starlette.exceptions import HTTPException
 from autopack.auth.deps import Principal
 from autopack.core.errors import AutopackError, EnvelopeError, Forbidden
 from autopack.web import session as web_session
+from autopack.web.chrome import chrome_for_request
 from autopack.web.render import page_headers, render
 
-log = logging.getLogger(__name__)
 CSRF_REFUSED = "The form's CSRF token is missing or wrong: reload the page and try again"
 
 
@@ -99,8 +98,6 @@ def _message(exc: Exception) -> tuple[int, str]:
 def error_page(request: Request, exc: Exception) -> Response:
     """An error as a page with the console's header (and the right status)."""
     status, message = _message(exc)
-    from autopack.web.chrome import chrome_for_request  # the header needs the database
-
     response = render(request, "error.html", {"status": status, "message": message,
                                               "chrome": chrome_for_request(request)}, status)
     for name, value in (getattr(exc, "headers", None) or {}).items():

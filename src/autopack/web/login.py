@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -29,7 +31,7 @@ def _form(request: Request, *, next_path: str, message: str | None = None, usern
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None):  # noqa: A002 - the query's name
+def login_page(request: Request, next: Annotated[str | None, Query(max_length=2048)] = None):  # noqa: A002
     """The sign-in form (a signed-in visitor goes straight on)."""
     token = web_session.session_token(request)
     if token and web_session.principal_of(request, token) is not None:
