@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import _PG_ADMIN_URL, BACKEND, _pg_admin
@@ -43,11 +44,57 @@ def installation_env(root: Path, database_url: str | None, **extra: str) -> dict
     return env
 
 
+@dataclass
+class Ran:
+    """What an in-process `autopack` command did (the same fields as a finished process)."""
+
+    returncode: int
+    stdout: str
+    stderr: str = ""
+
+
+def run_here(env: dict[str, str], *args: str) -> Ran:
+    """`autopack <args>` in this process with `env`'s installation settings (no interpreter start-up)."""
+    from typer.testing import CliRunner
+
+    from autopack.cli import app
+    from autopack.core import database
+    from autopack.core.settings import get_settings
+
+    saved = dict(os.environ)
+    changed = {k: v for k, v in env.items() if os.environ.get(k) != v}
+    try:
+        for name in _PRIVATE:
+            if name not in env:
+                os.environ.pop(name, None)
+        os.environ.update(changed)
+        get_settings.cache_clear()
+        database.reset_engine()
+        result = CliRunner().invoke(app, list(args))
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Ran(result.exit_code, result.output)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        database.reset_engine()
+
+
 def cli(env: dict[str, str], *args: str, timeout: float = 120, stdin: str | None = None
         ) -> subprocess.CompletedProcess:
     """`autopack <args>` in a process of its own with `env`."""
     return subprocess.run([sys.executable, "-m", "autopack.cli", *args], env=env, capture_output=True,
                           text=True, timeout=timeout, check=False, input=stdin)
+
+
+def register(base: str, username: str, password: str) -> None:
+    """A user through `POST /api/auth/register` (open in development): cheaper than a CLI process."""
+    import httpx
+
+    answer = httpx.post(f"{base}/api/auth/register", json={"username": username, "email": f"{username}@example.com",
+                                                           "password": password}, timeout=30)
+    assert answer.status_code == 201, answer.text
 
 
 def login(base: str, username: str, password: str) -> str:

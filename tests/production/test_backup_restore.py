@@ -9,22 +9,20 @@ import httpx
 import pytest
 
 from tests.conftest import BACKEND, run_payload
-from tests.production.conftest import cli, installation_env, login, new_database, serve
+from tests.production.conftest import cli, installation_env, login, new_database, register, run_here, serve
 
 SEEDED = 12
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    """A migrated installation serving on a port, with SEEDED runs and an approval request for each."""
+    """A migrated installation (`serve --workers 2`) with SEEDED runs and an approval request for each."""
     root = tmp_path_factory.mktemp("source")
     with new_database(root) as url:
         env = installation_env(root, url)
-        assert cli(env, "migrate").returncode == 0
-        made = cli(env, "users", "create", "operator", "--email", "op@example.com", "--password-stdin",
-                   stdin="correct horse battery\n")
-        assert made.returncode == 0, made.stderr
-        with serve(env, root / "server.log") as base:
+        assert run_here(env, "migrate").returncode == 0
+        with serve(env, root / "server.log", "--workers", "2") as base:  # two processes write meanwhile
+            register(base, "operator", "correct horse battery")
             for n in range(SEEDED):
                 assert httpx.post(f"{base}/runs/start", json=run_payload(f"seed-{n}", 1, 2)).status_code == 201
                 answer = httpx.post(f"{base}/approval/request", json={"run_id": f"seed-{n}", "phase_id": "F1.1"})
@@ -73,6 +71,17 @@ class Load:
         assert len(self.created) >= count, self.errors[:3]
 
 
+def _all_run_ids(client: httpx.Client) -> set[str]:
+    """Every run id GET /runs lists, page by page; the total it reports must match."""
+    ids: set[str] = set()
+    while True:
+        page = client.get("/runs", params={"limit": 100, "offset": len(ids)}).json()
+        ids.update(r["id"] for r in page["runs"])
+        if not page["runs"] or len(ids) >= page["total"]:
+            assert len(ids) == page["total"]
+            return ids
+
+
 def test_backup_under_load_restores_a_copy_that_verifies_and_serves_the_same_runs(source, tmp_path):
     archive = tmp_path / "autopack.tar.gz"
     with Load(source["base"]) as load:
@@ -90,65 +99,95 @@ def test_backup_under_load_restores_a_copy_that_verifies_and_serves_the_same_run
     with httpx.Client(base_url=source["base"]) as client:
         originals = {f"seed-{n}": client.get(f"/runs/seed-{n}").json() for n in range(SEEDED)}
         originals.update({run_id: client.get(f"/runs/{run_id}").json() for run_id in answered_before})
-        all_source_runs = {r["id"] for r in client.get("/runs", params={"limit": 100}).json()["runs"]}
+        all_source_runs = _all_run_ids(client)
 
     target = tmp_path / "restored"
     with new_database(target) as url:
         env = installation_env(target, url)
-        restored = cli(env, "restore", str(archive))
+        restored = run_here(env, "restore", str(archive))
         assert restored.returncode == 0, restored.stderr
         assert "run `autopack migrate`" not in restored.stdout  # same version: nothing to migrate
-        verified = cli(env, "audit", "verify")
+        verified = run_here(env, "audit", "verify")
         assert verified.returncode == 0, verified.stdout + verified.stderr
         report = json.loads(verified.stdout)
         assert report["ok"] is True and report["anchor"]["status"] == "ok"
         with serve(env, target / "server.log") as base, httpx.Client(base_url=base) as client:
             for run_id, original in originals.items():
                 assert client.get(f"/runs/{run_id}").json() == original
-            listing = client.get("/runs", params={"limit": 100}).json()
-            copied = {r["id"] for r in listing["runs"]}
+            copied = _all_run_ids(client)
             assert set(originals) <= copied <= all_source_runs
-            assert listing["total"] == len(copied)
             # the JWT keys came along: a token the source issued before the backup is accepted
             me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {source['token']}"})
             assert me.status_code == 200 and me.json()["username"] == "operator"
         assert (target / "data" / "secret.key").read_bytes() == (source["root"] / "data" / "secret.key").read_bytes()
 
 
-def test_restore_refuses_a_data_directory_that_is_not_empty(source, tmp_path):
-    archive = tmp_path / "copy.tar.gz"
-    assert cli(source["env"], "backup", str(archive)).returncode == 0
-    again = cli(source["env"], "backup", str(archive))
-    assert again.returncode == 2 and "exists already" in again.stderr
+@pytest.fixture(scope="module")
+def archive(source, tmp_path_factory):
+    """A backup of the source installation, taken at rest."""
+    path = tmp_path_factory.mktemp("archive") / "copy.tar.gz"
+    made = run_here(source["env"], "backup", str(path))
+    assert made.returncode == 0, made.stderr
+    return path
 
-    target = tmp_path / "busy"
-    (target / "data").mkdir(parents=True)
-    (target / "data" / "keep.txt").write_text("mine")
-    refused = cli(installation_env(target, None if BACKEND == "sqlite" else source["url"]), "restore", str(archive))
-    assert refused.returncode == 2 and "not empty" in refused.stderr
-    assert sorted(p.name for p in (target / "data").iterdir()) == ["keep.txt"]
-    assert (target / "data" / "keep.txt").read_text() == "mine"
+
+def _autopack(monkeypatch, data_dir, database_url: str | None, *args: str):
+    """`autopack <args>` in this process, with its own data directory and database."""
+    from typer.testing import CliRunner
+
+    from autopack.cli import app
+    from autopack.core import database
+    from autopack.core.settings import get_settings
+
+    monkeypatch.setenv("AUTOPACK_DATA_DIR", str(data_dir))
+    if database_url is None:
+        monkeypatch.delenv("DATABASE_URL")
+    else:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    database.reset_engine()
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        database.reset_engine()
+
+
+def test_backup_refuses_to_replace_a_file(archive, monkeypatch, tmp_path):
+    before = archive.read_bytes()
+    again = _autopack(monkeypatch, tmp_path / "data", None, "backup", str(archive))
+    assert again.exit_code == 2 and "exists already" in again.output
+    assert archive.read_bytes() == before
+
+
+def test_restore_refuses_a_data_directory_that_is_not_empty(archive, source, monkeypatch, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "keep.txt").write_text("mine")
+    refused = _autopack(monkeypatch, data, None if BACKEND == "sqlite" else source["url"], "restore", str(archive))
+    assert refused.exit_code == 2 and "not empty" in refused.output
+    assert sorted(p.name for p in data.iterdir()) == ["keep.txt"]
+    assert (data / "keep.txt").read_text() == "mine"
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="a PostgreSQL database of its own")
-def test_restore_refuses_a_postgresql_database_that_is_not_empty(source, tmp_path):
-    archive = tmp_path / "copy.tar.gz"
-    assert cli(source["env"], "backup", str(archive)).returncode == 0
-    refused = cli(installation_env(tmp_path / "other", source["url"]), "restore", str(archive))
-    assert refused.returncode == 2 and "not empty" in refused.stderr
-    assert not (tmp_path / "other" / "data").exists()
+def test_restore_refuses_a_postgresql_database_that_is_not_empty(archive, source, monkeypatch, tmp_path):
+    refused = _autopack(monkeypatch, tmp_path / "data", source["url"], "restore", str(archive))
+    assert refused.exit_code == 2 and "not empty" in refused.output
+    assert not (tmp_path / "data").exists()
 
 
-def test_restore_refuses_an_archive_that_is_not_a_backup(tmp_path):
+def test_restore_refuses_an_archive_that_is_not_a_backup(monkeypatch, tmp_path):
     import io
     import tarfile
 
-    archive = tmp_path / "evil.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
         info = tarfile.TarInfo("data/../../escape.txt")
         info.size = 2
         tar.addfile(info, io.BytesIO(b"hi"))
-    with new_database(tmp_path) as url:
-        refused = cli(installation_env(tmp_path / "x", url), "restore", str(archive))
-    assert refused.returncode == 2 and "not an autopack backup" in refused.stderr
-    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "x" / "data").exists()
+    refused = _autopack(monkeypatch, tmp_path / "x" / "data", f"sqlite:///{tmp_path / 'x' / 'db.sqlite'}",
+                        "restore", str(evil))
+    assert refused.exit_code == 2 and "not an autopack backup" in refused.output
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "x").exists()

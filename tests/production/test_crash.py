@@ -1,6 +1,8 @@
 """kill -9 in the middle of a mixed write load, then a restart: nothing answered is lost, nothing half
-written shows, the workers settle what they had claimed, the ledger verifies. Then a race of run
-creations with one id (the other races with one winner live beside their areas' tests)."""
+written shows, the workers settle what they had claimed, the ledger verifies; on the restarted server,
+a race of run creations with one id (the other races with one winner live beside their areas' tests:
+approvals, governance decisions, autopilot approve / dismiss / approve-all, phase updates of one run,
+a budget extension against its timeout)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sqlalchemy as sa
 
 from tests.conftest import run_payload
 from tests.live_server import free_port, wait_until_up
-from tests.production.conftest import cli, installation_env, new_database, serve
+from tests.production.conftest import installation_env, new_database, run_here
 
 PHASES = 3  # per run of the load: 1 tier of 3 phases
 
@@ -30,7 +32,7 @@ def installation(tmp_path_factory):
         env = installation_env(root, url, AUTOPACK_APPROVAL_WORKER="1", AUTOPACK_APPROVAL_POLL_SECONDS="0.2",
                                AUTOPACK_AUTOPILOT_WORKER="1", AUTOPACK_AUTOPILOT_POLL_SECONDS="0.2",
                                AUTOPACK_AUTOPILOT_LEASE_SECONDS="1")
-        assert cli(env, "migrate").returncode == 0
+        assert run_here(env, "migrate").returncode == 0
         yield {"root": root, "url": url, "env": env}
 
 
@@ -96,7 +98,7 @@ def _wait(engine, sql: str, want, tries: int = 300):
     return got
 
 
-def test_kill_9_mid_load_loses_nothing_answered_and_workers_resume(installation, here, tmp_path):
+def test_kill_9_mid_load_loses_nothing_answered_and_workers_resume(installation, here):
     from tests.autopilot.execution.helpers import approved_action, make_tenant, seed
 
     tenant = make_tenant()
@@ -110,7 +112,7 @@ def test_kill_9_mid_load_loses_nothing_answered_and_workers_resume(installation,
         threads = [threading.Thread(target=_load, args=(base, answered, stop, n)) for n in range(3)]
         for thread in threads:
             thread.start()
-        while len(answered["completed"]) < 15 and proc.poll() is None:
+        while len(answered["completed"]) < 8 and proc.poll() is None:
             threading.Event().wait(0.02)
         with here.begin() as conn:  # a worker "dies" holding a claim: applying, lease long gone
             conn.execute(sa.text("UPDATE autopilot_actions SET status = 'applying', claim_token = 'dead', "
@@ -121,7 +123,7 @@ def test_kill_9_mid_load_loses_nothing_answered_and_workers_resume(installation,
         stop.set()
         for thread in threads:
             thread.join(30)
-    assert len(answered["runs"]) >= 15
+    assert len(answered["runs"]) >= 8
 
     with here.begin() as conn:  # the pending request is due by the time the server is back
         conn.execute(sa.text("UPDATE approval_requests SET timeout_at = :t WHERE id = :id"),
@@ -145,25 +147,26 @@ def test_kill_9_mid_load_loses_nothing_answered_and_workers_resume(installation,
         expired = _wait(here, f"SELECT status FROM approval_requests WHERE id = {waiting['approval_id']}", "timeout")
         assert expired == "timeout"
         assert httpx.get(f"{base}/runs/{answered['runs'][0]}").status_code == 200
-    verified = cli(installation["env"], "audit", "verify")
+        _one_run_id_has_one_winner(base, here)  # on the restarted server: one process start less
+    verified = run_here(installation["env"], "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_concurrent_creations_of_one_run_id_have_one_winner(installation, here, tmp_path):
-    with serve(installation["env"], tmp_path / "server.log") as base:
-        barrier = threading.Barrier(8)
-        codes: list[int] = []
+def _one_run_id_has_one_winner(base: str, engine) -> None:
+    """Eight concurrent creations of one run id: one 201, seven 400, one set of tiers and phases."""
+    barrier = threading.Barrier(8)
+    codes: list[int] = []
 
-        def create() -> None:
-            barrier.wait(10)
-            codes.append(httpx.post(f"{base}/runs/start", json=run_payload("same-id", 2, 2), timeout=30).status_code)
+    def create() -> None:
+        barrier.wait(10)
+        codes.append(httpx.post(f"{base}/runs/start", json=run_payload("same-id", 2, 2), timeout=30).status_code)
 
-        threads = [threading.Thread(target=create) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
     assert sorted(codes) == [201] + [400] * 7
-    with here.connect() as conn:
+    with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM phases WHERE run_id = 'same-id'")).scalar() == 4
         assert conn.execute(sa.text("SELECT count(*) FROM tiers WHERE run_id = 'same-id'")).scalar() == 2

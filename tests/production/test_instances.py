@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from autopack.core.database import build_engine
 from tests.conftest import BACKEND, run_payload
-from tests.production.conftest import cli, installation_env, login, new_database, serve
+from tests.production.conftest import installation_env, login, new_database, register, run_here, serve
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="several instances share PostgreSQL")
 REDIS_URL = os.environ.get("AUTOPACK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -53,11 +53,9 @@ def pair(tmp_path_factory):
                   "AUTOPACK_AUTOPILOT_WORKER": "1", "AUTOPACK_AUTOPILOT_POLL_SECONDS": "0.2"}
         env_a = installation_env(root / "a", url, **shared)
         env_b = installation_env(root / "b", url, **shared)
-        assert cli(env_a, "migrate").returncode == 0
-        made = cli(env_a, "users", "create", "ops", "--email", "ops@example.com", "--password-stdin",
-                   stdin="a long enough password\n")
-        assert made.returncode == 0, made.stderr
+        assert run_here(env_a, "migrate").returncode == 0
         with serve(env_a, root / "a.log", "--workers", "2") as a, serve(env_b, root / "b.log") as b:
+            register(b, "ops", "a long enough password")
             yield {"a": a, "b": b, "url": url, "env_a": env_a, "env_b": env_b, "shared": shared}
 
 
@@ -114,7 +112,7 @@ def test_writes_through_both_leave_one_ledger_and_each_timeout_happens_once(pair
     assert sorted(int(t) for t, _ in timeouts) == sorted(ids)
     assert {n for _, n in timeouts} == {1}  # each expired exactly once
     for env in (pair["env_a"], pair["env_b"]):
-        verified = cli(env, "audit", "verify")
+        verified = run_here(env, "audit", "verify")
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
 

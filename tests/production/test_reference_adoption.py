@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from autopack.core.database import build_engine
 from tests.conftest import BACKEND
-from tests.production.conftest import cli, installation_env, login, new_database, serve
+from tests.production.conftest import installation_env, login, new_database, run_here, serve
 
 SCHEMA = Path(__file__).with_name("reference_schema.sql")
 PLACEHOLDERS = {
@@ -54,7 +54,7 @@ def adopted(tmp_path_factory):
             before = {table: _rows(conn, table) for table in TABLES}
         engine.dispose()
         env = installation_env(root, url)
-        migrated = cli(env, "migrate")
+        migrated = run_here(env, "migrate")
         assert migrated.returncode == 0, migrated.stderr
         with serve(env, root / "server.log") as base:
             yield {"root": root, "url": url, "env": env, "before": before, "base": base,
@@ -79,7 +79,7 @@ def test_every_reference_row_is_kept_unchanged_beside_the_new_schema(adopted):
     assert counts == {"runs": 2, "tiers": 2, "phases": 4, "approval_requests": 2, "governance_requests": 2,
                       "llm_usage_events": 2, "token_efficiency_metrics": 1, "phase6_metrics": 1, "users": 2}
     assert tuple(counters) == (1, 1, 1)
-    again = cli(adopted["env"], "migrate")
+    again = run_here(adopted["env"], "migrate")
     assert again.returncode == 0 and "adopted" not in again.stdout  # once only
 
 
