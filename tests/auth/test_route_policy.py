@@ -127,7 +127,7 @@ def _api_routes(routes, prefix: str = ""):
 
 
 def _calls(dependant) -> set:
-    found = {dependant.call}
+    found = {dependant.call, getattr(dependant.call, "check", None)}  # on_loop(check) runs `check`
     for sub in dependant.dependencies:
         found |= _calls(sub)
     return found

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from autopack.auth import apikeys
 from autopack.auth.tokens import InvalidToken, decode_access_token
@@ -234,6 +236,36 @@ def actor_of(principal: Principal | None) -> str:
 def verify_production_read(request: Request, _: None = Credentials) -> Principal | None:
     """Reads the contract leaves open: open in development, a key or JWT in production."""
     return verify_write_access(request)
+
+
+def _lookup_needed(request: Request) -> bool:
+    """True when resolving the caller reads the database: a stored API key or a user's token."""
+    if _STATE_KEY in request.scope:
+        return False
+    raw_key = request.headers.get("x-api-key")
+    if raw_key:
+        configured = get_settings().api_key
+        return configured is None or not hmac.compare_digest(
+            raw_key.encode(), configured.get_secret_value().encode())
+    return bool(request.headers.get("authorization"))
+
+
+def on_loop(check: Callable[[Request], Principal | None]) -> Callable:
+    """`check` as an async dependency: answered on the event loop unless a credential must be looked up.
+
+    A sync dependency costs a worker-thread hop on every request; without credentials, or with the
+    instance key, the check reads no database, so the hop is saved for the requests that need it.
+    """
+
+    async def dependency(request: Request, _: None = Credentials) -> Principal | None:
+        if _lookup_needed(request):
+            return await run_in_threadpool(check, request)
+        return check(request)
+
+    dependency.__name__ = dependency.__qualname__ = f"{check.__name__}_on_loop"  # not functools.wraps:
+    dependency.__doc__ = check.__doc__  # FastAPI would read the wrapped function's signature through it
+    dependency.check = check  # what it runs (the route policy test looks for the privilege checks)
+    return dependency
 
 
 def principal_from_token(token: str) -> Principal:

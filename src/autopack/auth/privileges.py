@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from autopack.auth.deps import (
     Credentials,
     NotAuthenticated,
     Principal,
+    on_loop,
     require_principal,
     resolve_principal,
     verify_api_key,
@@ -104,6 +106,10 @@ def require_runner(request: Request, _: None = Credentials) -> Principal | None:
     """Executor writes: open in development, a runner in production (a login alone is not enough)."""
     principal = verify_write_access(request)
     return _runner(principal) if get_settings().is_production else principal
+
+
+# The runner check as a dependency that takes no worker thread unless a stored credential is looked up.
+Runner = Annotated[Principal | None, Depends(on_loop(require_runner))]
 
 
 def require_run_starter(request: Request, _: None = Credentials) -> Principal | None:

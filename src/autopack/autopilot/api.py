@@ -3,11 +3,12 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from autopack.auth.deps import optional_principal
+from autopack.auth.deps import Credentials, optional_principal
 from autopack.core.ratelimit import client_ip, rate_limit
 from autopack.core.responses import json_response
-from autopack.tenants.deps import TenantContext, tenant_access
+from autopack.tenants.deps import TenantContext, TenantId, tenant_access
 
 # Contract limits, per (tenant, user) per minute (DECISIONS §4.17). Auth runs first: rejected calls
 # do not spend the caller's budget.
@@ -32,9 +33,15 @@ def _access(role: str, limit: str, scope: str):
     check = tenant_access(role)
     limiter = rate_limit(limit, scope, key=tenant_user_key)
 
-    # Defaults, not Annotated: with postponed annotations FastAPI could not resolve the closure's names.
-    def dependency(context: TenantContext = Depends(check), _: None = Depends(limiter)) -> TenantContext:  # noqa: B008
+    def checked(request: Request, tenant_id: int) -> TenantContext:
+        context = check(request, tenant_id)
+        limiter(request)  # after the check: rejected calls do not spend the caller's budget
         return context
+
+    # One worker-thread hop for the caller, the membership and the limit (three sync dependencies
+    # took three); the endpoint's transaction takes its own.
+    async def dependency(request: Request, tenant_id: int = TenantId, _: None = Credentials) -> TenantContext:
+        return await run_in_threadpool(checked, request, tenant_id)
 
     return dependency
 

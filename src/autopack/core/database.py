@@ -38,6 +38,11 @@ POSTGRES_POOL_SIZE = 10
 # PostgreSQL reads wait on the network, which more threads overlap.
 SQLITE_READ_THREADS = 2
 POSTGRES_READ_THREADS = 4
+# Write threads when AUTOPACK_WRITE_THREADS is 0 (auto). SQLite runs one write at a time, so one thread
+# does them in turn without handing the writer lock (and the GIL) from thread to thread; PostgreSQL
+# writes to different rows overlap.
+SQLITE_WRITE_THREADS = 1
+POSTGRES_WRITE_THREADS = 8
 _WRITER_TURN = "autopack_writer_turn"
 
 
@@ -192,7 +197,7 @@ def get_read_session() -> Iterator[Session]:
 async def run_in_read_thread(fn: Callable[..., T], *args: Any) -> T:
     """Run `fn(*args)` on one of the read threads (which may use `sqlite_read_connection`)."""
     context = contextvars.copy_context()  # keep the request id in logs written by the thread
-    return await asyncio.get_running_loop().run_in_executor(_read_executor(), context.run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(_executor("read"), context.run, fn, *args)
 
 
 _thread_connection = threading.local()
@@ -227,18 +232,38 @@ def drop_sqlite_read_connection() -> None:
             pass
 
 
-_executor: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 
 
-def _read_executor() -> ThreadPoolExecutor:
-    """A few threads for hot reads: more only fight over the GIL (requests queue instead)."""
-    global _executor
-    if _executor is None:
-        threads = get_settings().read_threads or (SQLITE_READ_THREADS if is_sqlite() else POSTGRES_READ_THREADS)
+def _executor(kind: str) -> ThreadPoolExecutor:
+    """The "read" or "write" threads: a few, sized per database (more only fight over the GIL)."""
+    pool = _executors.get(kind)
+    if pool is None:
+        settings = get_settings()
+        configured, on_sqlite, on_postgres = (
+            (settings.read_threads, SQLITE_READ_THREADS, POSTGRES_READ_THREADS) if kind == "read"
+            else (settings.write_threads, SQLITE_WRITE_THREADS, POSTGRES_WRITE_THREADS))
+        threads = configured or (on_sqlite if is_sqlite() else on_postgres)
         with _lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(threads, thread_name_prefix="autopack-read")
-    return _executor
+            pool = _executors.get(kind)
+            if pool is None:
+                pool = _executors[kind] = ThreadPoolExecutor(threads, thread_name_prefix=f"autopack-{kind}")
+    return pool
+
+
+def _in_transaction(fn: Callable[..., T], args: tuple) -> T:
+    with session_scope(writer=True) as session:
+        return fn(session, *args)
+
+
+async def run_in_write_transaction(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(session, *args)` in one write transaction on a write thread, committed before it returns.
+
+    One thread hop for the whole write, where a `def` endpoint with a `WriteSession` takes three (the
+    session opened, the endpoint, the commit), each handing the GIL between threads under load.
+    """
+    context = contextvars.copy_context()  # keep the request id in logs written by the thread
+    return await asyncio.get_running_loop().run_in_executor(_executor("write"), context.run, _in_transaction, fn, args)
 
 
 # scope="function": commit happens when the endpoint returns, before the response is sent.

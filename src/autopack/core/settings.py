@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     access_log: bool = Field(True, validation_alias="AUTOPACK_ACCESS_LOG")
     mirror_sync: bool = Field(False, validation_alias="AUTOPACK_MIRROR_SYNC")
     read_threads: int = Field(0, ge=0, le=64, validation_alias="AUTOPACK_READ_THREADS")  # 0: auto
+    write_threads: int = Field(0, ge=0, le=64, validation_alias="AUTOPACK_WRITE_THREADS")  # 0: auto
     health_cache_seconds: float = Field(1.0, ge=0, le=60, validation_alias="AUTOPACK_HEALTH_CACHE_SECONDS")
     db_pool_size: int = Field(0, ge=0, le=1000, validation_alias="AUTOPACK_DB_POOL_SIZE")  # 0 = per database
     sqlite_busy_timeout_ms: int = Field(30000, validation_alias="AUTOPACK_SQLITE_BUSY_TIMEOUT_MS")

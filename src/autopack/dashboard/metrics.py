@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, union_all
+from sqlalchemy import bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
+from autopack.core.database import session_scope
 from autopack.core.errors import NotFound, ServiceUnavailable
 from autopack.core.settings import get_settings
-from autopack.dashboard.schemas import check_reference_paging
+from autopack.dashboard.schemas import DashboardRunStatus, check_reference_paging
 from autopack.db.base import utcnow
 from autopack.db.models import (
     AbTestResult,
@@ -65,17 +66,30 @@ def _quality(phases: list) -> tuple[str | None, bool, list[str]]:
     return level, blocked or level == "blocked", warnings
 
 
+# The status's statements, built once (building them per request cost more than running them).
+_RUN_ID = bindparam("run_id")
+_STATUS_TIERS = (select(Tier.name, Tier.tier_index, Tier.state).where(Tier.run_id == _RUN_ID)
+                 .order_by(Tier.tier_index, Tier.id))
+_STATUS_PHASES = (select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
+                         Phase.quality_level, Phase.quality_blocked, Phase.incident_token_cap)
+                  .where(Phase.run_id == _RUN_ID).order_by(Phase.phase_index, Phase.id))
+
+
+def read_run_status(run_id: str) -> bytes:
+    """GET /dashboard/runs/{run_id}/status as JSON bytes, checked against its schema (for a read thread)."""
+    with session_scope(writer=False) as session:
+        status = run_status(session, run_id)
+    return DashboardRunStatus.model_validate(status).model_dump_json().encode()
+
+
 def run_status(session: Session, run_id: str) -> dict[str, Any]:
     """Progress, budget, issues and quality of a run (tokens are the sum over its phases)."""
     run = find_run(session, run_id)
     if run is None:
         raise NotFound(f"Run {run_id} not found")
-    tiers = session.execute(select(Tier.name, Tier.tier_index, Tier.state).where(Tier.run_id == run_id)
-                            .order_by(Tier.tier_index, Tier.id)).all()
-    phases = session.execute(
-        select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
-               Phase.quality_level, Phase.quality_blocked, Phase.incident_token_cap)
-        .where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)).all()
+    conn = session.connection()
+    tiers = conn.execute(_STATUS_TIERS, {"run_id": run_id}).all()
+    phases = conn.execute(_STATUS_PHASES, {"run_id": run_id}).all()
     current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)
     current_phase = next((p for p in phases if p.state not in DONE_STATES), None)
     completed_tiers = sum(1 for t in tiers if t.state in DONE_STATES)
@@ -170,17 +184,21 @@ def usage(session: Session, period: str, limit: int, offset: int) -> dict[str, A
 # ------------------------------------------------------------------------- token efficiency, phase 6
 
 
+_TE = TokenEfficiencyMetrics
+_EFFICIENCY = select(
+    func.count(_TE.id).label("n"), _sum(_TE.artifact_substitutions).label("subs"),
+    _sum(_TE.tokens_saved_artifacts).label("saved"), _sum(_TE.budget_used).label("used"),
+    _sum(_TE.budget_cap).label("cap"), _sum(_TE.files_kept).label("kept"),
+    _sum(_TE.files_omitted).label("omitted"),
+    _count_if(_TE.budget_mode == "semantic").label("semantic"),
+    _count_if(_TE.budget_mode == "lexical").label("lexical"),
+).where(_TE.run_id == _RUN_ID)
+
+
 def token_efficiency(session: Session, run_id: str, *, with_outcomes: bool = False) -> dict[str, Any]:
     """Token-efficiency aggregates over the run's token_efficiency_metrics rows (zeros without rows)."""
     m = TokenEfficiencyMetrics
-    row = session.execute(select(
-        func.count(m.id).label("n"), _sum(m.artifact_substitutions).label("subs"),
-        _sum(m.tokens_saved_artifacts).label("saved"), _sum(m.budget_used).label("used"),
-        _sum(m.budget_cap).label("cap"), _sum(m.files_kept).label("kept"),
-        _sum(m.files_omitted).label("omitted"),
-        _count_if(m.budget_mode == "semantic").label("semantic"),
-        _count_if(m.budget_mode == "lexical").label("lexical"),
-    ).where(m.run_id == run_id)).one()
+    row = session.connection().execute(_EFFICIENCY, {"run_id": run_id}).one()
     n, subs, saved, used, cap = int(row.n), int(row.subs), int(row.saved), int(row.used), int(row.cap)
     out: dict[str, Any] = {
         "run_id": run_id,

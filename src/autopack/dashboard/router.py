@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from autopack.auth.deps import (
     Principal,
@@ -14,7 +14,7 @@ from autopack.auth.deps import (
     verify_production_read,
     verify_write_access,
 )
-from autopack.core.database import ReadSession, WriteSession
+from autopack.core.database import ReadSession, WriteSession, run_in_read_thread
 from autopack.dashboard import abtests, mappings, metrics, notes
 from autopack.dashboard.schemas import (
     AbResult,
@@ -42,9 +42,9 @@ PageOffset = Annotated[int, Query(ge=0, le=INT32, description="items to skip")]
 
 
 @router.get("/runs/{run_id}/status", response_model=DashboardRunStatus)
-def run_status(run_id: str, session: ReadSession):
+async def run_status(run_id: str):
     """Progress, budget (tokens summed over phases), issue counts, quality and token efficiency."""
-    return metrics.run_status(session, run_id)
+    return Response(await run_in_read_thread(metrics.read_run_status, run_id), media_type="application/json")
 
 
 @router.get("/usage", response_model=UsageResponse)

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
+
+# One `UPDATE ... WHERE <primary key>` per table, built once (building it and its WHERE clause on every
+# save cost more than running it); the changed columns' values in the parameters make its SET clause.
+_UPDATES: dict[Table, Update] = {}
 
 
 class Record:
@@ -40,11 +45,23 @@ class Record:
         """UPDATE the changed columns by primary key; False when nothing changed."""
         if not self._changed:
             return False
-        pk = self._table.primary_key.columns
-        stmt = update(self._table).where(*(c == self._values[c.name] for c in pk))
-        session.execute(stmt, {name: self._values[name] for name in self._changed})
+        params = {name: self._values[name] for name in self._changed}
+        stmt = _update_of(self._table)
+        for column in self._table.primary_key.columns:
+            params[f"pk_{column.name}"] = self._values[column.name]
+        # Core on the session's connection: no ORM execution layer for a plain UPDATE.
+        session.connection().execute(stmt, params)
         self._changed.clear()
         return True
+
+
+def _update_of(table: Table) -> Update:
+    """`UPDATE table WHERE <primary key>` (parameters `pk_<column>`)."""
+    stmt = _UPDATES.get(table)
+    if stmt is None:
+        stmt = _UPDATES[table] = update(table).where(
+            *(c == bindparam(f"pk_{c.name}") for c in table.primary_key.columns))
+    return stmt
 
 
 def split_row(row: Any, tables: dict[str, Table]) -> dict[str, Record]:

@@ -21,7 +21,6 @@ from autopack.db.models import Event
 from autopack.events import wakeup
 
 PENDING_KEY = "autopack_pending_events"
-_LISTENING_KEY = "autopack_events_listening"
 # pg_advisory_xact_lock key of the event writers ("autopack events", any constant works).
 ADVISORY_LOCK_KEY = 0x6175_746F_6576_7473
 _INSERT = insert(Event)
@@ -37,10 +36,6 @@ def record(session: Session, type: str, *, run_id: str | None = None, tenant_id:
     """Log an event; it is written when (and only if) the session's transaction commits."""
     session.info.setdefault(PENDING_KEY, []).append(
         {"type": type, "created_at": utcnow(), "run_id": run_id, "tenant_id": tenant_id, "payload": _plain(payload)})
-    if not session.info.get(_LISTENING_KEY):
-        session.info[_LISTENING_KEY] = True
-        event.listen(session, "before_commit", _write_pending)
-        event.listen(session, "after_transaction_end", _drop_pending)
 
 
 def _write_pending(session: Session) -> None:
@@ -50,8 +45,8 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    session.execute(_INSERT, pending)  # one executemany, no unit of work
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    session.connection().execute(_INSERT, pending)  # one executemany, no unit of work
     on_commit(session, wakeup.publish)
 
 
@@ -60,3 +55,8 @@ def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
     # back inside it (a lost insert race) must not take the events of the whole transaction along.
     if transaction.parent is None:
         session.info.pop(PENDING_KEY, None)
+
+
+# Once for every session (a listener added per session cost more than the insert it triggers).
+event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "after_transaction_end", _drop_pending)

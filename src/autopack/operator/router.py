@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import PlainTextResponse
 
-from autopack.auth.deps import verify_read_access
+from autopack.auth.deps import on_loop, verify_read_access
 from autopack.core.database import ReadSession, run_in_read_thread
 from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
@@ -20,7 +20,7 @@ from autopack.operator.schemas import (
     RunProgressResponse,
 )
 
-router = APIRouter(tags=["operator"], dependencies=[Depends(verify_read_access)])
+router = APIRouter(tags=["operator"], dependencies=[Depends(on_loop(verify_read_access))])
 
 INDEX_DEFAULT_LIMIT = 1000
 INDEX_MAX_LIMIT = 10_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
@@ -33,28 +33,32 @@ def clamp_page(limit: int, offset: int) -> tuple[int, int]:
     return min(max(limit, 1), MAX_LIMIT), min(max(offset, 0), MAX_OFFSET)
 
 
+_RANKED = (
+    select(Phase.run_id, Phase.name,
+           func.row_number().over(partition_by=Phase.run_id, order_by=(Phase.phase_index, Phase.id)).label("rn"))
+    .where(Phase.run_id.in_(bindparam("run_ids", expanding=True)), Phase.state.not_in(NOT_CURRENT))
+    .subquery()
+)
+# The listing's statements, built once (building them per request cost more than running them).
+_CURRENT_PHASES = select(_RANKED.c.run_id, _RANKED.c.name).where(_RANKED.c.rn == 1)
+_TOTAL_RUNS = select(RunTotals.runs).where(RunTotals.id == 1)  # kept by triggers
+_PAGE = (select(*SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc())
+         .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
 def _current_phase_names(session: Session, run_ids: list[str]) -> dict[str, str]:
     """Per run, the name of the first phase by index that is not COMPLETE or SKIPPED (one query)."""
     if not run_ids:
         return {}
-    ranked = (
-        select(Phase.run_id, Phase.name,
-               func.row_number().over(partition_by=Phase.run_id,
-                                      order_by=(Phase.phase_index, Phase.id)).label("rn"))
-        .where(Phase.run_id.in_(run_ids), Phase.state.not_in(NOT_CURRENT))
-        .subquery()
-    )
-    stmt = select(ranked.c.run_id, ranked.c.name).where(ranked.c.rn == 1)
-    return {run_id: name for run_id, name in session.execute(stmt)}
+    return {run_id: name for run_id, name in session.connection().execute(_CURRENT_PHASES, {"run_ids": run_ids})}
 
 
 def list_runs(session: Session, limit: int, offset: int) -> dict[str, Any]:
-    """A page of runs, newest first (ties by id), with phase counts: four queries whatever the page."""
+    """A page of runs, newest first (ties by id), with phase counts: three queries whatever the page."""
     limit, offset = clamp_page(limit, offset)
-    total = session.scalar(select(RunTotals.runs).where(RunTotals.id == 1)) or 0  # kept by triggers
-    page = session.execute(
-        select(*SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
-    ).all()
+    conn = session.connection()
+    total = conn.execute(_TOTAL_RUNS).scalar() or 0
+    page = conn.execute(_PAGE, {"limit": limit, "offset": offset}).all()
     current = _current_phase_names(session, [row.id for row in page])
     runs = []
     for row in page:
@@ -82,14 +86,18 @@ _PROGRESS_RUN_COLUMNS = (Run.id, Run.state, Run.started_at, Run.completed_at, Ru
                          Run.budget_held_at, Run.budget_approval_id, Run.budget_deadline_at)
 
 
+_PROGRESS_RUN = select(*_PROGRESS_RUN_COLUMNS).where(Run.id == bindparam("run_id"))
+_PROGRESS_PHASES = (select(*_PROGRESS_PHASE_COLUMNS).where(Phase.run_id == bindparam("run_id"))
+                    .order_by(Phase.phase_index, Phase.id))
+
+
 def run_progress(session: Session, run_id: str) -> dict[str, Any]:
     """Phase-by-phase progress of a run; 404 when there is no such run."""
-    run = session.execute(select(*_PROGRESS_RUN_COLUMNS).where(Run.id == run_id)).first()
+    conn = session.connection()
+    run = conn.execute(_PROGRESS_RUN, {"run_id": run_id}).first()
     if run is None:
         raise NotFound(f"Run {run_id} not found")
-    phases = [dict(row._mapping) for row in session.execute(
-        select(*_PROGRESS_PHASE_COLUMNS).where(Phase.run_id == run_id).order_by(Phase.phase_index, Phase.id)
-    )]
+    phases = [dict(row._mapping) for row in conn.execute(_PROGRESS_PHASES, {"run_id": run_id})]
     return progress_document(run, phases, PhaseCounts.of(phase["state"] for phase in phases))
 
 

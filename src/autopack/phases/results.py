@@ -21,6 +21,9 @@ from autopack.runs.schemas import PhaseStatusUpdate
 from autopack.runs.states import PHASE_STATES
 
 ID_MISMATCH = "Path parameters (run_id, phase_id) must match {kind} payload"
+# Core inserts on the session's connection, built once: the ORM's bulk-insert layer cost more than the row.
+_INSERT_BUILDER = insert(BuilderResultRecord.__table__)
+_INSERT_AUDITOR = insert(AuditorResultRecord.__table__)
 
 
 def update_status(session: Session, run_id: str, phase_id: str, update: PhaseStatusUpdate,
@@ -51,7 +54,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
     if loaded is None:
         raise NotFound(f"Phase {phase_id} not found")
     run, tier, phase = loaded.run, loaded.tier, loaded.phase
-    session.execute(insert(BuilderResultRecord), dict(
+    session.connection().execute(_INSERT_BUILDER, dict(
         run_id=run_id, phase_id=phase_id, run_type=result.run_type, status=result.status,
         notes=result.notes, patch_sha256=hashlib.sha256(patch.encode()).hexdigest() if patch else None,
         patch_bytes=len(patch.encode()), files_changed=result.files_changed,
@@ -99,7 +102,7 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
     if loaded is None:
         raise NotFound(f"Phase {phase_id} not found")
     run, tier, phase = loaded.run, loaded.tier, loaded.phase
-    session.execute(insert(AuditorResultRecord), dict(
+    session.connection().execute(_INSERT_AUDITOR, dict(
         run_id=run_id, phase_id=phase_id, review_notes=result.review_notes,
         recommendation=result.recommendation, confidence=result.confidence,
         issues_found=[i.model_dump() for i in result.issues_found],

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from autopack.auth.deps import Principal, actor_of
-from autopack.auth.privileges import raiser_check, require_decider, require_runner
-from autopack.core.database import WriteSession
+from autopack.auth.privileges import Runner, raiser_check, require_decider
+from autopack.core.database import WriteSession, run_in_write_transaction
 from autopack.core.responses import json_response
 from autopack.governance.schemas import DecisionResponse, RequestId
 from autopack.phases import results
@@ -18,31 +18,33 @@ from autopack.runs.schemas import PhaseStatusResponse, PhaseStatusUpdate
 
 router = APIRouter()
 
-Actor = Annotated[Principal | None, Depends(require_runner)]
+# The executor's calls: the runner check on the event loop when it reads no database, and the write in
+# one transaction on a write thread (one thread hop per request).
+Actor = Runner
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse,
              tags=["runs"])
-def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate, session: WriteSession,
-                  principal: Actor):
+async def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate, principal: Actor):
     """Set a phase's state (exact, case-sensitive) and counters; 409 when the run's budget holds new phases."""
-    return json_response(*results.update_status(session, run_id, phase_id, update, actor_of(principal)))
+    return json_response(*await run_in_write_transaction(
+        results.update_status, run_id, phase_id, update, actor_of(principal)))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/builder_result", response_model=BuilderResultResponse,
              tags=["runs"])
-def builder_result(run_id: str, phase_id: str, result: BuilderResult, session: WriteSession,
-                   principal: Actor):
+async def builder_result(run_id: str, phase_id: str, result: BuilderResult, principal: Actor):
     """Record a builder result (a successful patch moves the phase to GATE)."""
-    return results.submit_builder_result(session, run_id, phase_id, result, actor_of(principal))
+    return await run_in_write_transaction(results.submit_builder_result, run_id, phase_id, result,
+                                          actor_of(principal))
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/auditor_result", response_model=MessageResponse,
              tags=["runs"])
-def auditor_result(run_id: str, phase_id: str, result: AuditorResult, session: WriteSession,
-                   principal: Actor):
+async def auditor_result(run_id: str, phase_id: str, result: AuditorResult, principal: Actor):
     """Persist an auditor review."""
-    return results.submit_auditor_result(session, run_id, phase_id, result, actor_of(principal))
+    return await run_in_write_transaction(results.submit_auditor_result, run_id, phase_id, result,
+                                          actor_of(principal))
 
 
 @router.post("/governance/approve/{request_id}", response_model=DecisionResponse, tags=["governance"])

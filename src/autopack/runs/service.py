@@ -49,7 +49,7 @@ def record_event(session: Session, run_id: str, entity: str, from_state: str | N
                  actor: str, *, phase_id: str | None = None, tier_id: str | None = None,
                  reason: str | None = None) -> None:
     """Append one transition to the run's event feed."""
-    session.execute(_INSERT_RUN_EVENT, dict(
+    session.connection().execute(_INSERT_RUN_EVENT, dict(
         run_id=run_id, entity=entity, from_state=from_state, to_state=to_state, actor=actor,
         phase_id=phase_id, tier_id=tier_id, reason=reason, created_at=utcnow()))
     events.record(session, f"{entity}.state_changed", run_id=run_id, payload={
@@ -368,8 +368,8 @@ def load_for_change(session: Session, run_id: str, phase_id: str) -> Loaded | No
     if session.get_bind().dialect.name == "postgresql":
         # The run's row lock first, then the read: FOR UPDATE on the join itself would re-check only
         # the locked row after a wait and hand back the tier's counters as they were before it.
-        session.execute(_LOCK_RUN, {"run_id": run_id})
-    row = session.execute(_LOAD_FOR_CHANGE, {"run_id": run_id, "phase_id": phase_id}).first()
+        session.connection().execute(_LOCK_RUN, {"run_id": run_id})
+    row = session.connection().execute(_LOAD_FOR_CHANGE, {"run_id": run_id, "phase_id": phase_id}).first()
     return None if row is None else Loaded(**split_row(row, _LOADED))
 
 

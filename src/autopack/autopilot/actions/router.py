@@ -6,13 +6,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from autopack.autopilot.actions import service
 from autopack.autopilot.actions.schemas import ActionStatus, ApproveAllRequest, QueueActionRequest
 from autopack.autopilot.api import OperatorWrite, ViewerRead, ok
 from autopack.autopilot.proposals import Platform
-from autopack.core.database import ReadSession, WriteSession
+from autopack.core.database import ReadSession, WriteSession, run_in_write_transaction
 from autopack.core.handlers import envelope
+from autopack.tenants.deps import TenantContext
 
 router = APIRouter(tags=["autopilot"])
 
@@ -36,8 +38,12 @@ def actions_summary(ctx: ViewerRead, session: ReadSession, days: Annotated[int, 
 
 
 @router.post("/actions", status_code=201)
-def queue_action(body: QueueActionRequest, ctx: OperatorWrite, session: WriteSession):
+async def queue_action(body: QueueActionRequest, ctx: OperatorWrite):
     """Queue an action: enforcement first, then the autopilot level decides on auto-approval."""
+    return await run_in_write_transaction(_queue_action, body, ctx)
+
+
+def _queue_action(session: Session, body: QueueActionRequest, ctx: TenantContext):
     outcome = service.queue_action(session, ctx.tenant_id, body.proposal(), ctx.actor, body.confirmation_token,
                                    ctx.user_id)
     if outcome.error is not None:  # answered without raising: the enforcement audit row is committed
@@ -64,14 +70,22 @@ def get_action(action_id: str, ctx: ViewerRead, session: ReadSession):
 
 
 @router.post("/actions/{action_id}/approve")
-def approve_action(action_id: str, ctx: OperatorWrite, session: WriteSession):
+async def approve_action(action_id: str, ctx: OperatorWrite):
     """queued → approved; the execution worker applies it."""
+    return await run_in_write_transaction(_approve_action, action_id, ctx)
+
+
+def _approve_action(session: Session, action_id: str, ctx: TenantContext):
     action = service.approve(session, ctx.tenant_id, action_id, ctx.actor)
     return ok({"action": service.action_view(action), "message": "Action approved for execution"})
 
 
 @router.post("/actions/{action_id}/dismiss")
-def dismiss_action(action_id: str, ctx: OperatorWrite, session: WriteSession):
+async def dismiss_action(action_id: str, ctx: OperatorWrite):
     """queued → dismissed."""
+    return await run_in_write_transaction(_dismiss_action, action_id, ctx)
+
+
+def _dismiss_action(session: Session, action_id: str, ctx: TenantContext):
     action = service.dismiss(session, ctx.tenant_id, action_id, ctx.actor)
     return ok({"action": service.action_view(action), "message": "Action dismissed"})

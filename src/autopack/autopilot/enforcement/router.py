@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
 
 from autopack.autopilot.api import AdminKillSwitch, AdminWrite, OperatorConfirm, OperatorWrite, ViewerRead, ok
 from autopack.autopilot.enforcement import admin, audit, config, service
@@ -18,7 +19,8 @@ from autopack.autopilot.enforcement.schemas import (
     SettingsUpdate,
 )
 from autopack.autopilot.settings import RuleSpec
-from autopack.core.database import ReadSession, WriteSession
+from autopack.core.database import ReadSession, WriteSession, run_in_write_transaction
+from autopack.tenants.deps import TenantContext
 
 router = APIRouter(prefix="/enforcement", tags=["autopilot-enforcement"])
 Filter = Annotated[str | None, Query(min_length=1, max_length=255)]
@@ -40,8 +42,12 @@ def put_settings(body: SettingsUpdate, context: AdminWrite, session: WriteSessio
 
 
 @router.post("/check")
-def check(body: CheckRequest, context: OperatorWrite, session: WriteSession):
+async def check(body: CheckRequest, context: OperatorWrite):
     """Would this action be allowed? Soft blocks return a confirmation token."""
+    return await run_in_write_transaction(_check, body, context)
+
+
+def _check(session: Session, body: CheckRequest, context: TenantContext):
     result = service.evaluate(session, context.tenant_id, body.proposal(), actor=context.actor,
                               metrics=body.metrics, user_id=context.user_id)
     return ok({"allowed": result.allowed, "mode": result.mode, "outcome": result.outcome,
