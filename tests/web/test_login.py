@@ -116,6 +116,28 @@ def test_production_cookie_is_secure(make_client, monkeypatch):
 
 
 def test_every_page_has_csp_and_frame_headers(client):
+    from autopack.core.database import session_scope
+    from autopack.tenants import service as tenants
+    from tests.web.helpers import enter
+
+    user("root", superuser=True)
+    with session_scope() as session:
+        tenant_id = tenants.create_tenant(session, slug="acme", name="Acme", actor="test").id
+    assert client.post("/runs/start", json={"run": {"run_id": "r1"}, "tiers": [], "phases": []}).status_code == 201
+    pages = ["/ui/login", "/ui/runs", "/ui/runs/r1", "/ui/approvals", "/ui/usage", "/ui/audit", "/ui/runs/nope",
+             f"/ui/tenants/{tenant_id}/autopilot", "/ui/static/console.css"]
+    for path in pages[:1]:
+        response = client.get(path, follow_redirects=False)
+        assert response.headers["x-frame-options"] == "DENY"
+    enter(client, "root")
+    for path in pages[1:]:
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code in (200, 404), path
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, path
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert "<script>" not in response.text and " style=" not in response.text, path
+    client.cookies.clear()
     for path in ("/ui/login", "/ui/runs"):
         response = client.get(path, follow_redirects=False)
         csp = response.headers["content-security-policy"]
