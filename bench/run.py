@@ -25,6 +25,7 @@ import burst
 import console
 import live
 import payloads
+import production
 import report
 import scenarios
 import seeding
@@ -47,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="load tool: wrk (installed with apt-get if missing) or the Python client")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both",
                         help="databases of the write-path figures (issue [8]); the other sections run with sqlite")
+    parser.add_argument("--soak", type=float, help="seconds of the soak per database (default 60, quick 15)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the database and server logs")
     args = parser.parse_args(argv)
@@ -92,6 +94,10 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
             _step(f"write path (issue [8]) on {kind}: seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs, "
                   "reads, writes, mixed")
             results["writepath"][kind] = writepath.measure(driver, hello, stack, work, kind, args.scale_runs)
+        soak = args.soak or (15.0 if args.quick else 60.0)
+        _step(f"production (issue [13]): workers 1/2/4 on PostgreSQL, a {soak:.0f} s soak per database, "
+              "run start at 500 phases")
+        results["production"] = production.measure(driver, hello, stack, work, args.databases, soak, args.quick)
     _step(f"storage scan of {storage_scan.FILES:,} files beside find (issue [10])")
     results["storage_scan"] = storage_scan.measure(work)
     _step(f"operator console pages at {console.RUNS:,} runs (issue [9])")
@@ -188,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report.render(results))
     print("\n" + storage_scan.render(results["storage_scan"]))
     print("\n" + console.render(results["console"]))
+    print("\n" + production.render(results["production"]))
     print(f"\nresults written to {report.write_json(results)}")
-    passed = all(report.verdicts(results).values()) and results["storage_scan"]["passed"]
+    passed = (all(report.verdicts(results).values()) and results["storage_scan"]["passed"]
+              and production.passed(results["production"]))
     return 1 if args.strict and not passed else 0
 
 

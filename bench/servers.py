@@ -97,9 +97,42 @@ class Server:
         raise RuntimeError(f"{self.name} not ready on {self.url}{path} after {timeout:.0f} s:\n{self.log_tail()}")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far (all its threads)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time the server has used so far: every thread of every process it runs."""
+        return sum(int(f[11]) + int(f[12]) for f in self._group_stats()) / os.sysconf("SC_CLK_TCK")
+
+    def rss_kib(self) -> dict[int, int]:
+        """Resident memory (KiB) of each process of the server (uvicorn's master and its workers)."""
+        out = {}
+        for pid in self._group_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            rss = [line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")]
+            if rss:
+                out[pid] = int(rss[0])
+        return out
+
+    def _group_pids(self) -> list[int]:
+        # The server is the leader of its own process group (start_new_session): its workers share it.
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.getpgid(int(entry.name)) == self.process.pid:
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        return pids
+
+    def _group_stats(self) -> list[list[str]]:
+        stats = []
+        for pid in self._group_pids():
+            try:
+                stats.append(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())
+            except OSError:
+                continue
+        return stats
 
     def log_tail(self) -> str:
         """The last lines the server wrote."""
@@ -123,10 +156,10 @@ class Server:
 
 
 def start_uvicorn(name: str, app: str, port: int, env: dict[str, str], log: Path,
-                  app_dir: Path | None = None) -> Server:
-    """Launch `uvicorn app` with one worker and no access log."""
+                  app_dir: Path | None = None, workers: int = 1) -> Server:
+    """Launch `uvicorn app` with `workers` worker processes (one by default) and no access log."""
     cmd = [venv_python(), "-m", "uvicorn", app, "--host", HOST, "--port", str(port),
-           "--workers", "1", "--no-access-log"]
+           "--workers", str(workers), "--no-access-log"]
     if app_dir is not None:
         cmd += ["--app-dir", str(app_dir)]
     out = log.open("w")
@@ -136,11 +169,13 @@ def start_uvicorn(name: str, app: str, port: int, env: dict[str, str], log: Path
     return Server(name, port, process, log)
 
 
-def start_autopack(work: Path, db: Path | BenchDatabase, name: str = "autopack", after_port: int = FIRST_PORT - 1) -> Server:
+def start_autopack(work: Path, db: Path | BenchDatabase, name: str = "autopack", after_port: int = FIRST_PORT - 1,
+                   workers: int = 1) -> Server:
     """Migrate the database `db` (a no-op if it is current), then serve Autopack on it."""
     env = autopack_env(work, db, work / f"runs-{name}")
     migrate(env, work / f"migrate-{name}.log")
-    return start_uvicorn(name, "autopack.main:app", free_port(after_port + 1), env, work / f"{name}.log")
+    return start_uvicorn(name, "autopack.main:app", free_port(after_port + 1), env, work / f"{name}.log",
+                         workers=workers)
 
 
 def migrate_database(work: Path, db: Path | BenchDatabase, name: str) -> None:
