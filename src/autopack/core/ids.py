@@ -37,12 +37,11 @@ _HIDDEN_RANGES = (
     (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB),
     (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
 )
-_ASCII_VISIBLE = re.compile(r"[\x20-\x7e]*")
 
 
 def hidden_characters(value: str) -> list[str]:
     """The invisible and bidirectional control characters in `value`, as "U+XXXX" (empty when none)."""
-    if _ASCII_VISIBLE.fullmatch(value):  # the common case, without a per-character lookup
+    if value.isascii() and value.isprintable():  # the common case (0x20-0x7e only), without a per-character lookup
         return []
     found = []
     for char in value:
