@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from autopack.core.settings import Settings, get_settings
 from autopack.governance.apply import (
@@ -57,14 +58,14 @@ def policy_for(settings: Settings) -> PathPolicy:
 
 
 def governed_apply(patch: str, *, allowed_paths: Iterable[str] = (), waived_paths: Iterable[str] = (),
-                   expected_fingerprint: str | None = None) -> GovernedResult:
-    """Apply `patch` to REPO_PATH unless it is unsafe, protected (beyond `waived_paths`), or stale."""
+                   expected_fingerprint: str | None = None, root: Path | None = None) -> GovernedResult:
+    """Apply `patch` to `root` (default REPO_PATH) unless unsafe, protected (beyond `waived_paths`), or stale."""
     settings = get_settings()
     waived = set(waived_paths)
     plan = None
     try:
         plan = parse_patch(patch, settings.patch_max_bytes)
-        root = resolve_root(settings.repo_path)
+        root = resolve_root(root or settings.repo_path)
         ws = Workspace(root=root, timeout=settings.patch_apply_timeout_seconds,
                        max_file_bytes=settings.patch_max_file_bytes, check_python=settings.patch_check_python)
         with workspace_lock(root, settings.patch_apply_timeout_seconds), scratch_dir(root) as scratch:

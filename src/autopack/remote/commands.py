@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from autopack.executor.cli import execute
 from autopack.remote.autopilot import autopilot_app
 from autopack.remote.common import REMOTE_PANEL
 from autopack.remote.decisions import approvals_app, governance_app
@@ -18,5 +19,6 @@ def add_remote_commands(app: typer.Typer) -> None:
     app.add_typer(governance_app, name="governance", rich_help_panel=REMOTE_PANEL)
     app.add_typer(autopilot_app, name="autopilot", rich_help_panel=REMOTE_PANEL)
     app.command("events", rich_help_panel=REMOTE_PANEL)(events)
+    app.command("execute", rich_help_panel=REMOTE_PANEL)(execute)
     app.command("login", rich_help_panel=REMOTE_PANEL)(login)
     app.command("logout", rich_help_panel=REMOTE_PANEL)(logout)

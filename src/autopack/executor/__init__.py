@@ -1,0 +1,1 @@
+"""The autonomous executor: drives a run's phases through the API (builder, apply, checks, auditor)."""

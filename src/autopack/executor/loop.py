@@ -1,0 +1,218 @@
+"""The executor's loop (reference §12), as a pure API client: phases in order, builder to auditor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autopack.client.errors import AutopackError, Conflict, NotFound
+from autopack.executor.builders import ApproveAll, Auditor, Build, Builder, StepError
+from autopack.executor.waiting import wait_for
+from autopack.executor.workspace import Snapshot, apply_patch, diff_counts, run_checks
+
+DONE_PREFIX = "DONE_"
+BUDGET_EXHAUSTED = "DONE_FAILED_BUDGET_EXHAUSTED"
+RUNNABLE = ("EXECUTING", "QUEUED")  # a phase left EXECUTING by an interrupted executor is retried first
+
+
+class ExecutorError(Exception):
+    """The executor cannot drive this run (wrong server, unknown run)."""
+
+
+@dataclass
+class Options:
+    """How the executor works a phase."""
+
+    max_attempts: int = 3
+    check_timeout: float = 600.0
+    default_checks: list[str] = field(default_factory=list)
+    poll_seconds: float = 2.0
+
+
+@dataclass
+class Outcome:
+    """What one executor session did."""
+
+    completed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    stopped_reason: str | None = None
+    final_state: str | None = None
+
+
+class Executor:
+    """Drives one run: health check, then each runnable phase until none is left or it must stop."""
+
+    def __init__(self, client, run_id: str, workspace: Path, builder: Builder, auditor: Auditor | None = None,
+                 options: Options | None = None, say: Callable[[str], None] = print):
+        self.client, self.run_id, self.root = client, run_id, Path(workspace).resolve()
+        self.builder, self.auditor = builder, auditor or ApproveAll()
+        self.options, self.say = options or Options(), say
+
+    def check_server(self) -> None:
+        """Refuse a server that is not Autopack, or is unhealthy, or does not know the run."""
+        try:
+            health = self.client.health()
+        except AutopackError as exc:
+            raise ExecutorError(f"health check failed: {exc.message}") from None
+        if not isinstance(health, dict) or health.get("service") != "autopack":
+            raise ExecutorError("the server at this URL is not an Autopack server (/health has no "
+                                "service: autopack)")
+        if health.get("status") not in (None, "healthy", "degraded") or health.get("db_ok") is False:
+            raise ExecutorError(f"the server is {health.get('status')}")
+        try:
+            self.client.get_run(self.run_id)
+        except NotFound:
+            raise ExecutorError(f"run {self.run_id} does not exist on this server") from None
+
+    def run(self) -> Outcome:
+        """Work phases until the run is done, a budget stop, or Ctrl-C (the current phase is put back)."""
+        self.check_server()
+        outcome = Outcome()
+        while True:
+            run = self.client.get_run(self.run_id)
+            outcome.final_state = run.state
+            if run.state.startswith(DONE_PREFIX):
+                if run.state == BUDGET_EXHAUSTED:
+                    outcome.stopped_reason = "budget"
+                break
+            phase = next_phase(run)
+            if phase is None:
+                break
+            try:
+                self.client.update_phase_status(self.run_id, phase.phase_id, "EXECUTING")
+            except Conflict as exc:
+                self.say(f"budget: {exc.message}")
+                self.say("not taking more phases; waiting for the decision to extend the budget or stop")
+                if not self.wait_for_budget():
+                    outcome.stopped_reason = "budget"
+                    outcome.final_state = self.client.get_run(self.run_id).state
+                    break
+                self.say("budget extended: taking phases again")
+                continue
+            self.say(f"phase {phase.phase_id}: {phase.name}")
+            ok = self.work_phase(phase.model_dump(mode="json"))
+            (outcome.completed if ok else outcome.failed).append(phase.phase_id)
+        return outcome
+
+    def wait_for_budget(self) -> bool:
+        """Block until the run's hold is lifted (True) or the run ended (False)."""
+        def decided() -> bool | None:
+            run = self.client.get_run(self.run_id)
+            if run.state.startswith(DONE_PREFIX):
+                return False
+            return True if run.budget_hold is None else None
+
+        return wait_for(self.client, self.run_id, ("run.", "approval."), decided, self.options.poll_seconds)
+
+    def work_phase(self, phase: dict[str, Any]) -> bool:
+        """Builder, apply, checks, auditor with bounded retries; COMPLETE or FAILED (workspace reverted)."""
+        phase_id, scope = phase["phase_id"], phase.get("scope") or {}
+        allowed = [str(p) for p in scope.get("paths") or []]
+        checks = [str(c) for c in scope.get("ci") or []] or self.options.default_checks
+        feedback, tokens, snapshot = None, 0, None
+        try:
+            for attempt in range(1, self.options.max_attempts + 1):
+                request = {**phase, "run_id": self.run_id, "attempt": attempt, "feedback": feedback}
+                try:
+                    build = self.builder.build(request)
+                except StepError as exc:
+                    feedback = f"the builder failed: {exc}"
+                    self._builder_result(phase_id, allowed, None, attempt, tokens, "failed", feedback)
+                    continue
+                tokens += build.tokens
+                self._usage(phase_id, build)
+                self._builder_result(phase_id, allowed, build.patch, attempt, tokens, "success", "")
+                snapshot = Snapshot.of_patch(self.root, build.patch)
+                problem = self._apply(phase_id, build.patch, allowed)
+                if problem == "denied":
+                    return self._finish(phase_id, False, "governance denied the protected paths", tokens, attempt)
+                if problem:
+                    feedback = f"the patch did not apply: {problem}"
+                    self.say(f"  attempt {attempt}: {feedback}")
+                    continue
+                results = run_checks(self.root, checks, self.options.check_timeout)
+                failed = [r for r in results if r.exit_code != 0]
+                if failed:
+                    snapshot.restore()
+                    feedback = f"check {failed[0].command!r} failed ({failed[0].exit_code}):\n{failed[0].output}"
+                    self.say(f"  attempt {attempt}: check {failed[0].command!r} failed")
+                    continue
+                verdict = self.auditor.audit({**request, "patch": build.patch,
+                                              "checks": [r.__dict__ for r in results]})
+                self.client.submit_auditor_result(self.run_id, phase_id, {
+                    "phase_id": phase_id, "run_id": self.run_id, "review_notes": verdict.notes,
+                    "recommendation": verdict.recommendation, "confidence": verdict.confidence,
+                    "auditor_attempts": attempt, "tokens_used": verdict.tokens})
+                if verdict.recommendation == "approve":
+                    return self._finish(phase_id, True, verdict.notes, tokens, attempt)
+                snapshot.restore()
+                if verdict.recommendation == "escalate":
+                    return self._finish(phase_id, False, f"auditor escalated: {verdict.notes}", tokens, attempt)
+                feedback = f"the auditor asked for a revision: {verdict.notes}"
+            return self._finish(phase_id, False, feedback or "no attempt succeeded", tokens,
+                                self.options.max_attempts)
+        except KeyboardInterrupt:
+            if snapshot is not None:
+                snapshot.restore()
+            self.client.update_phase_status(self.run_id, phase_id, "QUEUED")
+            self.say(f"interrupted: workspace reverted, phase {phase_id} queued again")
+            raise
+
+    def _apply(self, phase_id: str, patch: str, allowed: list[str]) -> str | None:
+        """None when applied; "denied" when governance refused; else why it did not apply."""
+        result = apply_patch(self.root, patch, allowed)
+        if result.violation is not None:
+            paths = list(result.violation.paths)
+            request = self.client.create_governance_request({
+                "run_id": self.run_id, "phase_id": phase_id, "requested_paths": paths,
+                "justification": result.violation.justification or f"phase {phase_id} needs {', '.join(paths)}",
+                "patch_content": patch, "risk_level": result.violation.risk_level})
+            self.say(f"  protected paths {', '.join(paths)}: governance request {request.request_id}; waiting")
+            if not self.wait_for_governance(request.request_id):
+                return "denied"
+            result = apply_patch(self.root, patch, allowed, waived=tuple(paths))
+        if result.applied:
+            return None
+        return result.error or ("the workspace changed under the patch" if result.stale else "not applied")
+
+    def wait_for_governance(self, request_id: str) -> bool:
+        """Block until the governance request is decided: True when approved."""
+        def decided() -> bool | None:
+            return self.client.governance_request(request_id).approved
+
+        return wait_for(self.client, self.run_id, ("governance.",), decided, self.options.poll_seconds)
+
+    def _builder_result(self, phase_id: str, allowed: list[str], patch: str | None, attempt: int,
+                        tokens: int, status: str, notes: str) -> None:
+        counts = diff_counts(patch or "")
+        self.client.submit_builder_result(self.run_id, phase_id, {
+            "phase_id": phase_id, "run_id": self.run_id, "allowed_paths": allowed, "patch_content": patch,
+            "files_changed": list(counts.files), "lines_added": counts.added, "lines_removed": counts.removed,
+            "builder_attempts": attempt, "tokens_used": tokens, "status": status, "notes": notes[:2000]})
+
+    def _usage(self, phase_id: str, build: Build) -> None:
+        if build.tokens:
+            self.client.record_usage(self.run_id, [{
+                "provider": build.provider, "model": build.model, "role": "builder", "phase_id": phase_id,
+                "total_tokens": build.tokens, "prompt_tokens": build.prompt_tokens,
+                "completion_tokens": build.completion_tokens}])
+
+    def _finish(self, phase_id: str, ok: bool, why: str, tokens: int, attempts: int) -> bool:
+        state = "COMPLETE" if ok else "FAILED"
+        self.client.update_phase_status(self.run_id, phase_id, state, builder_attempts=attempts,
+                                        tokens_used=tokens)
+        self.say(f"  {state}" + ("" if ok else f": {why.splitlines()[0][:300]}"))
+        return ok
+
+
+def next_phase(run):  # noqa: ANN001, ANN201 - a RunResponse in, a PhaseResponse or None out
+    """The first runnable phase in (tier_index, phase_index) order."""
+    tier_index = {t.id: t.tier_index for t in run.tiers}
+    ordered = sorted(run.phases, key=lambda p: (tier_index.get(p.tier_id, 0), p.phase_index))
+    for state in RUNNABLE:
+        for phase in ordered:
+            if phase.state == state:
+                return phase
+    return None

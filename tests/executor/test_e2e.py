@@ -1,0 +1,166 @@
+"""The executor against one live server: good, malformed, protected, failing-then-fixed, budget-held runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from autopack.client import Client
+from autopack.executor.builders import Build, StepError
+from autopack.executor.loop import Executor, ExecutorError, Options
+from tests.executor.conftest import KEY, diff, git, plan
+
+GOOD = diff("app.txt", "version = 1\n", "version = 2\n")
+HEADERS = {"X-API-Key": KEY}
+MALFORMED = "--- a/app.txt\n+++ b/app.txt\n@@ -7,3 +7,3 @@\n-nothing here\n+at all\n"
+
+
+class Scripted:
+    """A builder answering each phase's attempts from a list (the last answer repeats)."""
+
+    def __init__(self, answers: dict[str, list[str]], tokens: int = 0):
+        self.answers, self.tokens, self.requests = answers, tokens, []
+
+    def build(self, request):
+        self.requests.append(request)
+        queue = self.answers[request["phase_id"]]
+        patch = queue.pop(0) if len(queue) > 1 else queue[0]
+        if patch is None:
+            raise StepError("scripted failure")
+        return Build(patch, "fake", "scripted-1", self.tokens // 2, self.tokens - self.tokens // 2)
+
+
+def start(server: str, body: dict) -> None:
+    response = httpx.post(f"{server}/runs/start", json=body, headers=HEADERS, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def events(server: str, run_id: str) -> list:
+    with Client(server, api_key=KEY) as client:
+        return list(client.events(run_id=run_id, once=True))
+
+
+def run_executor(server, run_id, workspace, builder, said=None, **options):
+    with Client(server, api_key=KEY) as client:
+        say = said.append if said is not None else (lambda _: None)
+        return Executor(client, run_id, workspace, builder, options=Options(**options), say=say).run()
+
+
+def test_good_patch_through_the_cli_with_command_builder_and_auditor(server, workspace, tmp_path):
+    start(server, plan("cli-good", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    builder = tmp_path / "builder.py"
+    builder.write_text("import json, sys\nphase = json.load(sys.stdin)\nassert phase['phase_id'] == 'P1'\n"
+                       f"sys.stdout.write({GOOD!r})\n")
+    auditor = tmp_path / "auditor.py"
+    auditor.write_text("import json, sys\njson.load(sys.stdin)\n"
+                       "print(json.dumps({'recommendation': 'approve', 'review_notes': 'fine'}))\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "autopack.cli", "execute", "--run-id", "cli-good", "--workspace", str(workspace),
+         "--api-url", server, "--builder-command", f"{sys.executable} {builder}",
+         "--auditor-command", f"{sys.executable} {auditor}", "--test-command", "git diff --quiet README.md"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200", "AUTOPACK_API_KEY": KEY})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "DONE_SUCCESS" in done.stdout
+    assert (workspace / "app.txt").read_text() == "version = 2\n"
+    run = httpx.get(f"{server}/runs/cli-good", headers=HEADERS).json()
+    assert run["state"] == "DONE_SUCCESS" and run["phases"][0]["state"] == "COMPLETE"
+    found = {e.type: e.payload for e in events(server, "cli-good")}
+    assert found["builder.result"]["status"] == "success"
+    assert found["auditor.result"]["recommendation"] == "approve"
+
+
+def test_refuses_a_server_that_is_not_autopack(workspace, fake_http):
+    url = fake_http(lambda path, body: (200, {"status": "healthy", "service": "something-else"}))
+    with Client(url, max_retries=0) as client:
+        with pytest.raises(ExecutorError, match="not an Autopack server"):
+            Executor(client, "r", workspace, Scripted({}), options=Options()).check_server()
+
+
+def test_malformed_patch_is_retried_then_fails_and_leaves_the_workspace_alone(server, workspace):
+    start(server, plan("malformed", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}},
+                                     {"phase_id": "P2", "scope": {"paths": ["app.txt"]}}]))
+    builder = Scripted({"P1": [MALFORMED, GOOD], "P2": [MALFORMED]}, tokens=10)
+    outcome = run_executor(server, "malformed", workspace, builder, max_attempts=2)
+    assert outcome.completed == ["P1"] and outcome.failed == ["P2"]
+    assert "did not apply" in builder.requests[1]["feedback"]  # the failure went back to the builder
+    assert (workspace / "app.txt").read_text() == "version = 2\n"  # P1's patch only
+    run = httpx.get(f"{server}/runs/malformed", headers=HEADERS).json()
+    assert run["state"] == "DONE_FAILED_REQUIRES_HUMAN_REVIEW"
+    assert [p["state"] for p in run["phases"]] == ["COMPLETE", "FAILED"]
+    assert run["usage_tokens"] == 40  # four builder calls of 10 tokens, recorded as usage events
+
+
+def test_failing_check_succeeds_on_retry_and_counts_are_real(server, workspace):
+    check = "python3 -c \"import sys; sys.exit(open('app.txt').read() != 'version = 3\\n')\""
+    start(server, plan("retry", [{"phase_id": "P1", "scope": {"paths": ["app.txt"], "ci": [check]}}]))
+    wrong = diff("app.txt", "version = 1\n", "version = 2\nextra\n")
+    right = diff("app.txt", "version = 1\n", "version = 3\n")
+    builder = Scripted({"P1": [wrong, right]})
+    outcome = run_executor(server, "retry", workspace, builder)
+    assert outcome.completed == ["P1"]
+    assert "failed" in builder.requests[1]["feedback"]
+    assert (workspace / "app.txt").read_text() == "version = 3\n"
+    results = [e.payload for e in events(server, "retry") if e.type == "builder.result"]
+    assert len(results) == 2
+    run = httpx.get(f"{server}/runs/retry", headers=HEADERS).json()
+    assert run["state"] == "DONE_SUCCESS"
+    assert git(workspace, "status", "--porcelain").strip() == "M app.txt"
+
+
+def _decide_first(server: str, pending, decide) -> None:
+    """Wait for the first pending item `pending(client)` returns, then `decide(client, item)`."""
+    with Client(server, api_key=KEY) as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            items = pending(client)
+            if items:
+                decide(client, items[0])
+                return
+            time.sleep(0.2)
+    raise AssertionError("nothing to decide")
+
+
+def test_protected_path_patch_applies_after_governance_approval(server, workspace):
+    protected = diff("config/app.yaml", "", "debug: false\n")
+    start(server, plan("governed", [{"phase_id": "P1", "scope": {"paths": ["config/app.yaml"]}}]))
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(
+        outcome=run_executor(server, "governed", workspace, Scripted({"P1": [protected]}), poll_seconds=0.2)))
+    worker.daemon = True
+    worker.start()
+    _decide_first(server, lambda c: c.governance_pending().pending_requests,
+                  lambda c, item: c.decide_governance(item.request_id, True, reason="config is fine"))
+    worker.join(30)
+    assert result["outcome"].completed == ["P1"]
+    assert (workspace / "config/app.yaml").read_text() == "debug: false\n"
+    assert httpx.get(f"{server}/runs/governed", headers=HEADERS).json()["state"] == "DONE_SUCCESS"
+
+
+def test_budget_exhausted_mid_run_stops_taking_phases(server, workspace):
+    start(server, plan("budget", [{"phase_id": f"P{i}", "scope": {"paths": ["app.txt"]}} for i in (1, 2, 3)],
+                       token_cap=50))
+    builder = Scripted({"P1": [GOOD], "P2": [GOOD], "P3": [GOOD]}, tokens=80)
+    result, said = {}, []
+    worker = threading.Thread(target=lambda: result.update(
+        outcome=run_executor(server, "budget", workspace, builder, said, poll_seconds=0.2)), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not any(line.startswith("budget:") for line in said):  # the executor met the hold (409)
+        assert time.monotonic() < deadline and worker.is_alive(), said
+        time.sleep(0.1)
+    _decide_first(server, lambda c: c.pending_approvals().requests,
+                  lambda c, item: c.decide_approval(item.id, False, reason="stop here"))
+    worker.join(30)
+    outcome = result["outcome"]
+    assert outcome.completed == ["P1"] and outcome.stopped_reason == "budget"
+    run = httpx.get(f"{server}/runs/budget", headers=HEADERS).json()
+    assert run["state"] == "DONE_FAILED_BUDGET_EXHAUSTED"
+    assert [p["state"] for p in run["phases"]] == ["COMPLETE", "SKIPPED", "SKIPPED"]
+    assert run["usage_tokens"] == 80
+    assert (workspace / "app.txt").read_text() == "version = 2\n"
