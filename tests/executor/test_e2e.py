@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from autopack.client import Client
-from autopack.executor.builders import Build, StepError
+from autopack.executor.builders import Build, ChatBuilder, StepError
 from autopack.executor.loop import Executor, ExecutorError, Options
 from tests.executor.conftest import KEY, diff, git, plan
 
@@ -164,3 +164,18 @@ def test_budget_exhausted_mid_run_stops_taking_phases(server, workspace):
     assert [p["state"] for p in run["phases"]] == ["COMPLETE", "SKIPPED", "SKIPPED"]
     assert run["usage_tokens"] == 80
     assert (workspace / "app.txt").read_text() == "version = 2\n"
+
+
+def test_llm_builder_patch_and_usage_recorded(server, workspace, fake_http):
+    llm = fake_http(lambda path, body: (200, {"choices": [{"message": {"content": f"```diff\n{GOOD}```"}}],
+                                              "usage": {"prompt_tokens": 100, "completion_tokens": 25}}))
+    start(server, plan("llm", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    outcome = run_executor(server, "llm", workspace, ChatBuilder(llm, "fake-coder", "k", workspace))
+    assert outcome.completed == ["P1"]
+    assert (workspace / "app.txt").read_text() == "version = 2\n"
+    run = httpx.get(f"{server}/runs/llm", headers=HEADERS).json()
+    assert (run["state"], run["usage_tokens"]) == ("DONE_SUCCESS", 125)
+    with Client(server, api_key=KEY) as client:
+        usage = client.usage("day")
+    mine = [m for m in usage.models if m.model == "fake-coder"]
+    assert [(m.provider, m.prompt_tokens, m.completion_tokens) for m in mine] == [("openai", 100, 25)]
