@@ -60,6 +60,11 @@ test-postgres: $(TEST_STAMP) | $(CHROMIUM)
 	AUTOPACK_TEST_DB=postgresql AUTOPACK_TEST_PG_URL=$(TEST_PG_URL) \
 	AUTOPACK_TEST_REDIS_URL=redis://127.0.0.1:6379/1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# A server on SQLite, the example run and the executor with a scripted builder (DEMO_ARGS=--keep: stay up).
+.PHONY: demo
+demo: $(RUN_STAMP)
+	$(BIN)/python -m autopack.executor.demo $(DEMO_ARGS)
+
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

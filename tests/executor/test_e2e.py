@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from autopack.client import Client
+from autopack.core.settings import get_settings
 from autopack.executor.builders import Build, ChatBuilder, StepError
 from autopack.executor.loop import Executor, ExecutorError, Options
 from tests.executor.conftest import KEY, diff, git, plan
@@ -179,3 +180,23 @@ def test_llm_builder_patch_and_usage_recorded(server, workspace, fake_http):
         usage = client.usage("day")
     mine = [m for m in usage.models if m.model == "fake-coder"]
     assert [(m.provider, m.prompt_tokens, m.completion_tokens) for m in mine] == [("openai", 100, 25)]
+
+
+def test_demo_example_run_with_the_scripted_steps(server, tmp_path, monkeypatch):
+    from autopack.executor.builders import CommandAuditor, CommandBuilder
+    from autopack.executor.demo.__main__ import STEP, prepare
+    from autopack.remote.plan import example_text, load_plan
+
+    monkeypatch.setenv("AUTOPACK_PROTECTED_PATHS", ".git/,.autonomous_runs/")  # as the demo does
+    get_settings.cache_clear()
+    workspace = prepare(tmp_path)
+    (tmp_path / "plan.yaml").write_text(example_text())
+    start(server, load_plan(tmp_path / "plan.yaml", "demo-run"))
+    with Client(server, api_key=KEY) as client:
+        outcome = Executor(client, "demo-run", workspace, CommandBuilder(f"{STEP} build", workspace),
+                           CommandAuditor(f"{STEP} audit", workspace), say=lambda _: None).run()
+    get_settings.cache_clear()
+    assert outcome.completed == ["T1.P1", "T1.P2", "T2.P1"]
+    assert httpx.get(f"{server}/runs/demo-run", headers=HEADERS).json()["state"] == "DONE_SUCCESS"
+    assert "greeting: Hello from Autopack" in (workspace / "config/settings.yaml").read_text()
+    assert (workspace / "src/app/settings.py").is_file() and (workspace / "docs/settings.md").is_file()
