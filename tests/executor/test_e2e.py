@@ -200,3 +200,40 @@ def test_demo_example_run_with_the_scripted_steps(server, tmp_path, monkeypatch)
     assert httpx.get(f"{server}/runs/demo-run", headers=HEADERS).json()["state"] == "DONE_SUCCESS"
     assert "greeting: Hello from Autopack" in (workspace / "config/settings.yaml").read_text()
     assert (workspace / "src/app/settings.py").is_file() and (workspace / "docs/settings.md").is_file()
+
+
+class Crashing:
+    """An auditor that fails like a crashed or interrupted executor."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def audit(self, request):
+        raise self.error
+
+
+def test_crash_then_resume_starts_the_phase_from_a_clean_workspace(server, workspace):
+    start(server, plan("resume", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    with Client(server, api_key=KEY) as client:
+        with pytest.raises(RuntimeError):
+            Executor(client, "resume", workspace, Scripted({"P1": [GOOD]}), Crashing(RuntimeError("crash")),
+                     say=lambda _: None).run()
+    assert (workspace / "app.txt").read_text() == "version = 2\n"  # applied, then the process died
+    assert httpx.get(f"{server}/runs/resume", headers=HEADERS).json()["phases"][0]["state"] == "GATE"  # the builder result was in
+    builder = Scripted({"P1": [GOOD]})
+    outcome = run_executor(server, "resume", workspace, builder)
+    assert outcome.completed == ["P1"] and len(builder.requests) == 1  # the same patch applied again, once
+    assert (workspace / "app.txt").read_text() == "version = 2\n"
+    assert httpx.get(f"{server}/runs/resume", headers=HEADERS).json()["state"] == "DONE_SUCCESS"
+    assert not list((workspace / ".git").glob("autopack-executor/*"))  # the snapshot is gone
+
+
+def test_ctrl_c_reverts_the_phase_and_queues_it_again(server, workspace):
+    start(server, plan("interrupted", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    with Client(server, api_key=KEY) as client:
+        with pytest.raises(KeyboardInterrupt):
+            Executor(client, "interrupted", workspace, Scripted({"P1": [GOOD]}), Crashing(KeyboardInterrupt()),
+                     say=lambda _: None).run()
+    assert (workspace / "app.txt").read_text() == "version = 1\n"
+    run = httpx.get(f"{server}/runs/interrupted", headers=HEADERS).json()
+    assert run["phases"][0]["state"] == "QUEUED"

@@ -10,11 +10,12 @@ from typing import Any
 from autopack.client.errors import AutopackError, Conflict, NotFound
 from autopack.executor.builders import ApproveAll, Auditor, Build, Builder, StepError
 from autopack.executor.waiting import wait_for
-from autopack.executor.workspace import Snapshot, apply_patch, diff_counts, run_checks
+from autopack.executor.workspace import Snapshot, apply_patch, diff_counts, run_checks, snapshot_file
 
 DONE_PREFIX = "DONE_"
 BUDGET_EXHAUSTED = "DONE_FAILED_BUDGET_EXHAUSTED"
-RUNNABLE = ("EXECUTING", "QUEUED")  # a phase left EXECUTING by an interrupted executor is retried first
+# A phase an interrupted executor left in progress is retried first, then the queued ones.
+RUNNABLE = ("EXECUTING", "GATE", "CI_RUNNING", "QUEUED")
 
 
 class ExecutorError(Exception):
@@ -112,6 +113,11 @@ class Executor:
         allowed = [str(p) for p in scope.get("paths") or []]
         checks = [str(c) for c in scope.get("ci") or []] or self.options.default_checks
         feedback, tokens, snapshot = None, 0, None
+        saved_at = snapshot_file(self.root, self.run_id, phase_id)
+        left = Snapshot.load(self.root, saved_at)
+        if left is not None:  # an interrupted executor applied this phase's patch: start clean
+            left.restore()
+            self.say("  restored the files an interrupted attempt had changed")
         try:
             for attempt in range(1, self.options.max_attempts + 1):
                 request = {**phase, "run_id": self.run_id, "attempt": attempt, "feedback": feedback}
@@ -125,6 +131,7 @@ class Executor:
                 self._usage(phase_id, build)
                 self._builder_result(phase_id, allowed, build.patch, attempt, tokens, "success", "")
                 snapshot = Snapshot.of_patch(self.root, build.patch)
+                snapshot.save(saved_at)
                 problem = self._apply(phase_id, build.patch, allowed)
                 if problem == "denied":
                     return self._finish(phase_id, False, "governance denied the protected paths", tokens, attempt)
@@ -156,6 +163,7 @@ class Executor:
         except KeyboardInterrupt:
             if snapshot is not None:
                 snapshot.restore()
+            saved_at.unlink(missing_ok=True)
             self.client.update_phase_status(self.run_id, phase_id, "QUEUED")
             self.say(f"interrupted: workspace reverted, phase {phase_id} queued again")
             raise
@@ -201,6 +209,7 @@ class Executor:
 
     def _finish(self, phase_id: str, ok: bool, why: str, tokens: int, attempts: int) -> bool:
         state = "COMPLETE" if ok else "FAILED"
+        snapshot_file(self.root, self.run_id, phase_id).unlink(missing_ok=True)
         self.client.update_phase_status(self.run_id, phase_id, state, builder_attempts=attempts,
                                         tokens_used=tokens)
         self.say(f"  {state}" + ("" if ok else f": {why.splitlines()[0][:300]}"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -67,6 +70,31 @@ class Snapshot:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
+
+    def save(self, file: Path) -> None:
+        """Keep the snapshot on disk, so an executor that crashes mid-phase can undo it on resume."""
+        file.parent.mkdir(parents=True, exist_ok=True)
+        data = {rel: None if content is None else base64.b64encode(content).decode()
+                for rel, content in self.saved.items()}
+        file.write_text(json.dumps(data))
+
+    @classmethod
+    def load(cls, root: Path, file: Path) -> Snapshot | None:
+        """The snapshot an earlier attempt saved at `file`, or None."""
+        try:
+            data = json.loads(file.read_text())
+        except (OSError, ValueError):
+            return None
+        snapshot = cls(root, ())
+        snapshot.saved = {rel: None if value is None else base64.b64decode(value) for rel, value in data.items()}
+        return snapshot
+
+
+def snapshot_file(root: Path, run_id: str, phase_id: str) -> Path:
+    """Where a phase's snapshot is kept while it runs: inside `.git` when there is one (never committed)."""
+    name = hashlib.sha256(f"{run_id}\0{phase_id}".encode()).hexdigest()[:32] + ".json"
+    base = root / ".git" if (root / ".git").is_dir() else root / ".autopack-executor"
+    return base / "autopack-executor" / name
 
 
 def apply_patch(root: Path, patch: str, allowed_paths: list[str],
