@@ -87,3 +87,11 @@ def test_snapshot_restores_and_checks_time_out(workspace):
     assert (workspace / "app.txt").read_text() == "version = 1\n" and not (workspace / "new.txt").exists()
     results = run_checks(workspace, ["true", f"{sys.executable} -c 'import time; time.sleep(5)'", "true"], 0.5)
     assert [r.exit_code for r in results] == [0, 124]
+
+
+def test_snapshot_never_covers_paths_outside_the_workspace(workspace):
+    (workspace.parent / "outside.txt").write_text("keep\n")
+    (workspace / "link").symlink_to(workspace.parent)  # a symlink on the way out of the workspace
+    snapshot = Snapshot.of_patch(workspace, diff("link/outside.txt", "keep\n", "gone\n") + PATCH)
+    assert list(snapshot.saved) == ["app.txt"]
+    assert Snapshot.of_patch(workspace, diff("../outside.txt", "keep\n", "gone\n")).saved == {}

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from autopack.governance.governed import GovernedResult, governed_apply
 from autopack.governance.patchset import PatchError, parse_patch
+from autopack.governance.paths import unsafe_reason
+from autopack.governance.workspace import containment_reason
 
 MAX_OUTPUT = 4000
 
@@ -57,9 +59,11 @@ class Snapshot:
     def of_patch(cls, root: Path, patch: str) -> Snapshot:
         """A snapshot of every path the patch names (empty when it cannot be parsed: nothing will apply)."""
         try:
-            return cls(root, parse_patch(patch, len(patch.encode()) + 1).touched)
+            touched = parse_patch(patch, len(patch.encode()) + 1).touched
         except PatchError:
             return cls(root, ())
+        # Only paths the governed apply could write: a hostile diff never makes restore() write elsewhere.
+        return cls(root, tuple(p for p in touched if not (unsafe_reason(p) or containment_reason(root, p))))
 
     def restore(self) -> None:
         """Every saved file back to its old content; files the patch created removed."""
