@@ -237,3 +237,21 @@ def test_ctrl_c_reverts_the_phase_and_queues_it_again(server, workspace):
     assert (workspace / "app.txt").read_text() == "version = 1\n"
     run = httpx.get(f"{server}/runs/interrupted", headers=HEADERS).json()
     assert run["phases"][0]["state"] == "QUEUED"
+
+
+def test_large_deletion_needs_an_approval_and_a_rejection_fails_the_phase(server, workspace):
+    lines = "".join(f"line {i}\n" for i in range(10))
+    (workspace / "big.txt").write_text(lines)
+    start(server, plan("deletion", [{"phase_id": "P1", "scope": {"paths": ["big.txt"]}}]))
+    builder = Scripted({"P1": [diff("big.txt", lines, "line 0\n")]})
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(outcome=run_executor(
+        server, "deletion", workspace, builder, max_net_deletion=5, poll_seconds=0.2)), daemon=True)
+    worker.start()
+    _decide_first(server, lambda c: c.pending_approvals().requests,
+                  lambda c, item: c.decide_approval(item.id, False, reason="keep those lines"))
+    worker.join(30)
+    assert result["outcome"].failed == ["P1"] and len(builder.requests) == 1  # no retry after a human's no
+    assert (workspace / "big.txt").read_text() == lines
+    run = httpx.get(f"{server}/runs/deletion", headers=HEADERS).json()
+    assert run["phases"][0]["state"] == "FAILED"

@@ -52,6 +52,9 @@ def execute(
                                      envvar="AUTOPACK_EXECUTOR_MAX_ATTEMPTS"),
     check_timeout: float = typer.Option(600.0, "--check-timeout", min=1,
                                         envvar="AUTOPACK_EXECUTOR_CHECK_TIMEOUT_SECONDS"),
+    max_net_deletion: int = typer.Option(200, "--max-net-deletion", min=0,
+                                         envvar="AUTOPACK_EXECUTOR_MAX_NET_DELETION",
+                                         help="Net deleted lines above which a patch needs an approval."),
     step_timeout: float = typer.Option(300.0, "--step-timeout", min=1,
                                        envvar="AUTOPACK_EXECUTOR_STEP_TIMEOUT_SECONDS",
                                        help="Seconds a builder or auditor may take."),
@@ -64,7 +67,7 @@ def execute(
     made = make_builder(builder, builder_command, root, step_timeout)
     auditor = CommandAuditor(auditor_command, root, step_timeout) if auditor_command else None
     options = Options(max_attempts=max_attempts, check_timeout=check_timeout,
-                      default_checks=[test_command] if test_command else [])
+                      default_checks=[test_command] if test_command else [], max_net_deletion=max_net_deletion)
     with make_client(api_url) as client:
         executor = Executor(client, run_id, root, made, auditor, options, say=out.print)
         try:

@@ -29,6 +29,7 @@ class Options:
     max_attempts: int = 3
     check_timeout: float = 600.0
     default_checks: list[str] = field(default_factory=list)
+    max_net_deletion: int = 200  # a patch deleting more lines than it adds beyond this needs an approval
     poll_seconds: float = 2.0
 
 
@@ -130,6 +131,10 @@ class Executor:
                 tokens += build.tokens
                 self._usage(phase_id, build)
                 self._builder_result(phase_id, allowed, build.patch, attempt, tokens, "success", "")
+                counts = diff_counts(build.patch)
+                if counts.removed - counts.added > self.options.max_net_deletion \
+                        and not self._deletion_approved(phase_id, build.patch, counts):
+                    return self._finish(phase_id, False, "the large deletion was not approved", tokens, attempt)
                 snapshot = Snapshot.of_patch(self.root, build.patch)
                 snapshot.save(saved_at)
                 problem = self._apply(phase_id, build.patch, allowed)
@@ -184,6 +189,22 @@ class Executor:
         if result.applied:
             return None
         return result.error or ("the workspace changed under the patch" if result.stale else "not applied")
+
+    def _deletion_approved(self, phase_id: str, patch: str, counts) -> bool:  # noqa: ANN001 - DiffCounts
+        """Ask a human about a large net deletion (POST /approval/request) and wait for the answer."""
+        net = counts.removed - counts.added
+        answer = self.client.request_approval(self.run_id, phase_id, context="deletion", deletion_info={
+            "net_deletion": net, "lines_removed": counts.removed, "lines_added": counts.added,
+            "files": list(counts.files), "threshold": self.options.max_net_deletion}, patch_preview=patch[:4000])
+        if answer.status == "approved":
+            return True
+        self.say(f"  deletes {net} lines net: approval request {answer.approval_id}; waiting")
+
+        def decided() -> bool | None:
+            status = self.client.approval_status(answer.approval_id).status
+            return None if status == "pending" else status == "approved"
+
+        return wait_for(self.client, self.run_id, ("approval.",), decided, self.options.poll_seconds)
 
     def wait_for_governance(self, request_id: str) -> bool:
         """Block until the governance request is decided: True when approved."""
