@@ -135,7 +135,7 @@ def test_protected_path_patch_applies_after_governance_approval(server, workspac
         outcome=run_executor(server, "governed", workspace, Scripted({"P1": [protected]}), poll_seconds=0.2)))
     worker.daemon = True
     worker.start()
-    _decide_first(server, lambda c: c.governance_pending().pending_requests,
+    _decide_first(server, lambda c: [g for g in c.governance_pending().pending_requests if g.run_id == "governed"],
                   lambda c, item: c.decide_governance(item.request_id, True, reason="config is fine"))
     worker.join(30)
     assert result["outcome"].completed == ["P1"]
@@ -155,7 +155,7 @@ def test_budget_exhausted_mid_run_stops_taking_phases(server, workspace):
     while not any(line.startswith("budget:") for line in said):  # the executor met the hold (409)
         assert time.monotonic() < deadline and worker.is_alive(), said
         time.sleep(0.1)
-    _decide_first(server, lambda c: c.pending_approvals().requests,
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "budget"],
                   lambda c, item: c.decide_approval(item.id, False, reason="stop here"))
     worker.join(30)
     outcome = result["outcome"]
@@ -248,10 +248,28 @@ def test_large_deletion_needs_an_approval_and_a_rejection_fails_the_phase(server
     worker = threading.Thread(target=lambda: result.update(outcome=run_executor(
         server, "deletion", workspace, builder, max_net_deletion=5, poll_seconds=0.2)), daemon=True)
     worker.start()
-    _decide_first(server, lambda c: c.pending_approvals().requests,
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "deletion"],
                   lambda c, item: c.decide_approval(item.id, False, reason="keep those lines"))
     worker.join(30)
     assert result["outcome"].failed == ["P1"] and len(builder.requests) == 1  # no retry after a human's no
     assert (workspace / "big.txt").read_text() == lines
     run = httpx.get(f"{server}/runs/deletion", headers=HEADERS).json()
     assert run["phases"][0]["state"] == "FAILED"
+
+
+def test_budget_extension_lets_the_executor_carry_on(server, workspace):
+    start(server, plan("extended", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}},
+                                    {"phase_id": "P2", "scope": {"paths": ["README.md"]}}], token_cap=50))
+    readme = diff("README.md", "# demo\n", "# demo\n\nmore\n")
+    builder = Scripted({"P1": [GOOD], "P2": [readme]}, tokens=80)
+    result, said = {}, []
+    worker = threading.Thread(target=lambda: result.update(
+        outcome=run_executor(server, "extended", workspace, builder, said, poll_seconds=0.2)), daemon=True)
+    worker.start()
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "extended"],
+                  lambda c, item: c.decide_approval(item.id, True, reason="worth it", amount=1000))
+    worker.join(30)
+    assert result["outcome"].completed == ["P1", "P2"] and result["outcome"].stopped_reason is None
+    run = httpx.get(f"{server}/runs/extended", headers=HEADERS).json()
+    assert (run["state"], run["token_cap"], run["usage_tokens"]) == ("DONE_SUCCESS", 1050, 160)
+    assert (workspace / "README.md").read_text() == "# demo\n\nmore\n"
