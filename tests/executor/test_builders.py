@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -95,3 +96,11 @@ def test_snapshot_never_covers_paths_outside_the_workspace(workspace):
     snapshot = Snapshot.of_patch(workspace, diff("link/outside.txt", "keep\n", "gone\n") + PATCH)
     assert list(snapshot.saved) == ["app.txt"]
     assert Snapshot.of_patch(workspace, diff("../outside.txt", "keep\n", "gone\n")).saved == {}
+
+
+def test_the_executor_never_loads_the_database_layer():
+    code = ("import sys; from autopack.executor import cli, loop, builders, workspace; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'fastapi') "
+            "or m.startswith(('autopack.db', 'autopack.core.database'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

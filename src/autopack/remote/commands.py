@@ -13,7 +13,7 @@ from autopack.remote.session import events, login, logout
 
 
 def add_remote_commands(app: typer.Typer) -> None:
-    """`runs`, `approvals`, `governance`, `autopilot`, `events`, `login`, `logout`."""
+    """`runs`, `approvals`, `governance`, `autopilot`, `events`, `execute`, `login`, `logout`."""
     app.add_typer(runs_app, name="runs", rich_help_panel=REMOTE_PANEL)
     app.add_typer(approvals_app, name="approvals", rich_help_panel=REMOTE_PANEL)
     app.add_typer(governance_app, name="governance", rich_help_panel=REMOTE_PANEL)
