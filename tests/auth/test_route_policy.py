@@ -147,6 +147,11 @@ def test_decision_routes_declare_and_check_the_privilege(make_client):
     assert len(routes) >= 40
     problems = []
     for method, path, route in routes:
+        if path.startswith("/ui/"):
+            # The console's forms call the API's own checks in the handler, once the session cookie's
+            # user is adopted (a dependency would run before it); tests/web and
+            # tests/storage/test_console_page.py try every decision form without the privilege.
+            continue
         rule = _rule(method, path)
         privilege = rule[1] if rule else None
         calls = _calls(route.dependant)
