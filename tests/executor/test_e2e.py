@@ -178,8 +178,10 @@ def test_llm_builder_patch_and_usage_recorded(server, workspace, fake_http):
     assert (run["state"], run["usage_tokens"]) == ("DONE_SUCCESS", 125)
     with Client(server, api_key=KEY) as client:
         usage = client.usage("day")
+        efficiency = client.token_efficiency("llm")
     mine = [m for m in usage.models if m.model == "fake-coder"]
     assert [(m.provider, m.prompt_tokens, m.completion_tokens) for m in mine] == [("openai", 100, 25)]
+    assert (efficiency.total_phases, efficiency.total_budget_used, efficiency.lexical_mode_count) == (1, 125, 1)
 
 
 def test_demo_example_run_with_the_scripted_steps(server, tmp_path, monkeypatch):

@@ -233,6 +233,9 @@ class Executor:
         snapshot_file(self.root, self.run_id, phase_id).unlink(missing_ok=True)
         self.client.update_phase_status(self.run_id, phase_id, state, builder_attempts=attempts,
                                         tokens_used=tokens)
+        # Context is chosen by the phase's scope paths (lexical), and the phase spent `tokens` of it.
+        self.client.record_phase_metrics(self.run_id, phase_id, {"token_efficiency": {
+            "budget_mode": "lexical", "budget_used": tokens, "phase_outcome": state}})
         self.say(f"  {state}" + ("" if ok else f": {why.splitlines()[0][:300]}"))
         return ok
 
