@@ -16,6 +16,7 @@ from autopack.executor.builders import (
     extract_diff,
     parse_verdict,
 )
+from autopack.executor.loop import strings
 from autopack.executor.workspace import Snapshot, diff_counts, run_checks
 from tests.executor.conftest import diff
 
@@ -104,3 +105,9 @@ def test_the_executor_never_loads_the_database_layer():
             "or m.startswith(('autopack.db', 'autopack.core.database'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_plan_fields_as_one_string_or_a_list():
+    assert strings("pytest -q") == ["pytest -q"]
+    assert strings(["a", "", {"x": 1}, "b"]) == ["a", "b"]
+    assert strings(None) == [] and strings({"commands": ["x"]}) == []

@@ -111,8 +111,9 @@ class Executor:
     def work_phase(self, phase: dict[str, Any]) -> bool:
         """Builder, apply, checks, auditor with bounded retries; COMPLETE or FAILED (workspace reverted)."""
         phase_id, scope = phase["phase_id"], phase.get("scope") or {}
-        allowed = [str(p) for p in scope.get("paths") or []]
-        checks = [str(c) for c in scope.get("ci") or []] or self.options.default_checks
+        allowed = strings(scope.get("paths"))
+        ci = scope.get("ci")
+        checks = strings(ci.get("commands") if isinstance(ci, dict) else ci) or self.options.default_checks
         feedback, tokens, snapshot = None, 0, None
         saved_at = snapshot_file(self.root, self.run_id, phase_id)
         left = Snapshot.load(self.root, saved_at)
@@ -249,3 +250,9 @@ def next_phase(run):  # noqa: ANN001, ANN201 - a RunResponse in, a PhaseResponse
             if phase.state == state:
                 return phase
     return None
+
+
+def strings(value: Any) -> list[str]:
+    """A plan field that may be one string or a list of them, as a list of non-empty strings."""
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [str(item) for item in items if isinstance(item, str | int | float) and str(item).strip()]
