@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -275,3 +276,28 @@ def test_budget_extension_lets_the_executor_carry_on(server, workspace):
     run = httpx.get(f"{server}/runs/extended", headers=HEADERS).json()
     assert (run["state"], run["token_cap"], run["usage_tokens"]) == ("DONE_SUCCESS", 1050, 160)
     assert (workspace / "README.md").read_text() == "# demo\n\nmore\n"
+
+
+def test_sigint_to_the_cli_reverts_and_requeues_the_phase(server, workspace, tmp_path):
+    marker = tmp_path / "check-started"
+    slow = f"{sys.executable} -c \"open('{marker}', 'w'); import time; time.sleep(60)\""
+    start(server, plan("sigint", [{"phase_id": "P1", "scope": {"paths": ["app.txt"], "ci": [slow]}}]))
+    builder = tmp_path / "builder.py"
+    builder.write_text(f"import sys\nsys.stdin.read()\nsys.stdout.write({GOOD!r})\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autopack.cli", "execute", "--run-id", "sigint", "--workspace", str(workspace),
+         "--api-url", server, "--builder-command", f"{sys.executable} {builder}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "AUTOPACK_API_KEY": KEY})
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():  # the patch is applied and its check is running
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.poll() else ""
+            time.sleep(0.1)
+        assert (workspace / "app.txt").read_text() == "version = 2\n"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, output
+    assert (workspace / "app.txt").read_text() == "version = 1\n"
+    assert httpx.get(f"{server}/runs/sigint", headers=HEADERS).json()["phases"][0]["state"] == "QUEUED"
