@@ -98,7 +98,7 @@ def test_malformed_patch_is_retried_then_fails_and_leaves_the_workspace_alone(se
     assert run["usage_tokens"] == 40  # four builder calls of 10 tokens, recorded as usage events
 
 
-def test_failing_check_succeeds_on_retry_and_counts_are_real(server, workspace):
+def test_failing_check_succeeds_on_retry_with_only_the_fix_left(server, workspace):
     check = "python3 -c \"import sys; sys.exit(open('app.txt').read() != 'version = 3\\n')\""
     start(server, plan("retry", [{"phase_id": "P1", "scope": {"paths": ["app.txt"], "ci": [check]}}]))
     wrong = diff("app.txt", "version = 1\n", "version = 2\nextra\n")
