@@ -42,11 +42,13 @@ run: $(RUN_STAMP)
 	$(BIN)/autopack serve --host $(HOST) --port $(PORT)
 
 # The two databases' runs share nothing (own database, own data directory, own Redis database), so
-# they run side by side, one per core; the PostgreSQL run's output follows the SQLite run's.
+# they run side by side, one per core; the PostgreSQL run's output follows the SQLite run's. A command
+# put in the background by sh starts with SIGINT ignored: env gives it back (tests send Ctrl-C to CLIs).
 test: $(TEST_STAMP) | $(CHROMIUM)
 	@mkdir -p .test-logs
 	@rm -f .test-logs/postgresql.rc
-	@( $(MAKE) --no-print-directory test-postgres > .test-logs/postgresql.log 2>&1; echo $$? > .test-logs/postgresql.rc ) & \
+	@( env --default-signal=INT $(MAKE) --no-print-directory test-postgres > .test-logs/postgresql.log 2>&1; \
+	   echo $$? > .test-logs/postgresql.rc ) & \
 	$(MAKE) --no-print-directory test-sqlite; sqlite=$$?; wait; \
 	echo "======== PostgreSQL run (.test-logs/postgresql.log) ========"; cat .test-logs/postgresql.log; \
 	postgres=$$(cat .test-logs/postgresql.rc 2>/dev/null || echo 1); \
