@@ -46,7 +46,7 @@ _PAGE = (select(*SUMMARY_COLUMNS).order_by(Run.created_at.desc(), Run.id.desc())
          .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
-def _current_phase_names(session: Session, run_ids: list[str]) -> dict[str, str]:
+def current_phase_names(session: Session, run_ids: list[str]) -> dict[str, str]:
     """Per run, the name of the first phase by index that is not COMPLETE or SKIPPED (one query)."""
     if not run_ids:
         return {}
@@ -59,7 +59,7 @@ def list_runs(session: Session, limit: int, offset: int) -> dict[str, Any]:
     conn = session.connection()
     total = conn.execute(_TOTAL_RUNS).scalar() or 0
     page = conn.execute(_PAGE, {"limit": limit, "offset": offset}).all()
-    current = _current_phase_names(session, [row.id for row in page])
+    current = current_phase_names(session, [row.id for row in page])
     runs = []
     for row in page:
         summary = dict(row._mapping)

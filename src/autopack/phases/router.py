@@ -18,14 +18,13 @@ from autopack.runs.schemas import PhaseStatusResponse, PhaseStatusUpdate
 
 router = APIRouter()
 
-# The executor's calls: the runner check on the event loop when it reads no database, and the write in
-# one transaction on a write thread (one thread hop per request).
-Actor = Runner
+# The executor's calls (Runner: the runner check on the event loop when it reads no database) write in
+# one transaction on a write thread: one thread hop per request.
 
 
 @router.post("/runs/{run_id}/phases/{phase_id}/update_status", response_model=PhaseStatusResponse,
              tags=["runs"])
-async def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate, principal: Actor):
+async def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate, principal: Runner):
     """Set a phase's state (exact, case-sensitive) and counters; 409 when the run's budget holds new phases."""
     return json_response(*await run_in_write_transaction(
         results.update_status, run_id, phase_id, update, actor_of(principal)))
@@ -33,7 +32,7 @@ async def update_status(run_id: str, phase_id: str, update: PhaseStatusUpdate, p
 
 @router.post("/runs/{run_id}/phases/{phase_id}/builder_result", response_model=BuilderResultResponse,
              tags=["runs"])
-async def builder_result(run_id: str, phase_id: str, result: BuilderResult, principal: Actor):
+async def builder_result(run_id: str, phase_id: str, result: BuilderResult, principal: Runner):
     """Record a builder result (a successful patch moves the phase to GATE)."""
     return await run_in_write_transaction(results.submit_builder_result, run_id, phase_id, result,
                                           actor_of(principal))
@@ -41,7 +40,7 @@ async def builder_result(run_id: str, phase_id: str, result: BuilderResult, prin
 
 @router.post("/runs/{run_id}/phases/{phase_id}/auditor_result", response_model=MessageResponse,
              tags=["runs"])
-async def auditor_result(run_id: str, phase_id: str, result: AuditorResult, principal: Actor):
+async def auditor_result(run_id: str, phase_id: str, result: AuditorResult, principal: Runner):
     """Persist an auditor review."""
     return await run_in_write_transaction(results.submit_auditor_result, run_id, phase_id, result,
                                           actor_of(principal))

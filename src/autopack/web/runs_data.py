@@ -11,7 +11,7 @@ from autopack.db.models import Run, RunTotals
 from autopack.db.models.results import AuditorResultRecord
 from autopack.error_reports import service as error_reports
 from autopack.issues import service as issues
-from autopack.operator.service import SUMMARY_COLUMNS, _current_phase_names
+from autopack.operator.service import SUMMARY_COLUMNS, current_phase_names
 from autopack.runs.states import PhaseCounts
 
 PAGE_SIZE = 50
@@ -31,7 +31,7 @@ def run_inbox(session: Session, *, state: str | None, search: str | None, page: 
         total = session.scalar(select(RunTotals.runs).where(RunTotals.id == 1)) or 0  # kept by triggers
     rows = session.execute(stmt.order_by(Run.created_at.desc(), Run.id.desc())
                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    current = _current_phase_names(session, [row.id for row in rows])  # the operator list's own rule
+    current = current_phase_names(session, [row.id for row in rows])  # the operator list's own rule
     runs = []
     for row in rows:
         counts = PhaseCounts.read(row)
