@@ -66,6 +66,27 @@ CREATE TABLE users (
   id {PK}, username VARCHAR(50) NOT NULL UNIQUE, email VARCHAR(255) NOT NULL UNIQUE,
   hashed_password VARCHAR(255) NOT NULL, is_active BOOLEAN NOT NULL, is_superuser BOOLEAN NOT NULL,
   created_at {DT}, updated_at {DT} NOT NULL);
+CREATE TABLE storage_scans (
+  id {PK}, timestamp {DT} NOT NULL, scan_type VARCHAR(20) NOT NULL, scan_target VARCHAR(500) NOT NULL,
+  max_depth INTEGER, max_items INTEGER, policy_version VARCHAR(50), total_items_scanned INTEGER NOT NULL,
+  total_size_bytes BIGINT NOT NULL, cleanup_candidates_count INTEGER NOT NULL, potential_savings_bytes BIGINT NOT NULL,
+  scan_duration_seconds INTEGER, created_by VARCHAR(100), notes TEXT);
+CREATE INDEX ix_storage_scans_timestamp ON storage_scans (timestamp);
+CREATE TABLE cleanup_candidates (
+  id {PK}, scan_id INTEGER NOT NULL REFERENCES storage_scans (id) ON DELETE CASCADE, path TEXT NOT NULL,
+  size_bytes BIGINT NOT NULL, age_days INTEGER, last_modified {DT}, category VARCHAR(50) NOT NULL, reason TEXT,
+  requires_approval BOOLEAN NOT NULL, approval_status VARCHAR(20) NOT NULL, approved_by VARCHAR(100),
+  approved_at {DT}, rejection_reason TEXT, execution_status VARCHAR(20), executed_at {DT}, execution_error TEXT,
+  compressed BOOLEAN NOT NULL, compressed_path TEXT, compression_ratio NUMERIC(5, 2),
+  compression_duration_seconds INTEGER);
+CREATE TABLE approval_decisions (
+  id {PK}, scan_id INTEGER NOT NULL REFERENCES storage_scans (id), approved_by VARCHAR(100) NOT NULL,
+  approved_at {DT} NOT NULL, approval_method VARCHAR(50), total_candidates INTEGER NOT NULL,
+  total_size_bytes BIGINT NOT NULL, decision VARCHAR(20) NOT NULL, notes TEXT);
+CREATE TABLE execution_checkpoints (
+  id {PK}, run_id VARCHAR(100) NOT NULL, candidate_id INTEGER REFERENCES cleanup_candidates (id),
+  action VARCHAR(20) NOT NULL, path TEXT NOT NULL, size_bytes BIGINT, sha256 VARCHAR(64), status VARCHAR(20) NOT NULL,
+  error TEXT, lock_type VARCHAR(50), retry_count INTEGER, timestamp {DT} NOT NULL);
 CREATE TABLE learned_rules (
   id {PK}, created_at {DT} NOT NULL, pattern_type VARCHAR NOT NULL, pattern_value TEXT NOT NULL,
   suggested_category VARCHAR, confidence_score NUMERIC(5, 2), based_on_approvals INTEGER,
@@ -127,3 +148,18 @@ INSERT INTO users VALUES
   (2, 'bob', 'bob@example.com', '{BOB_HASH}', {FALSE}, {FALSE}, '2026-01-02 00:00:00', '2026-01-02 00:00:00');
 INSERT INTO learned_rules (id, created_at, pattern_type, pattern_value, status) VALUES
   (1, '2026-01-05 00:00:00', 'file_type', '*.log', 'pending');
+INSERT INTO storage_scans VALUES
+  (1, '2026-01-06 08:00:00', 'directory', '/srv/cache', 3, 1000, '2026.01', 120, 5000000, 2, 4000000, 12, 'ops', NULL),
+  (2, '2026-01-07 08:00:00', 'drive', 'D:', NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 'empty');
+INSERT INTO cleanup_candidates (id, scan_id, path, size_bytes, age_days, last_modified, category, reason,
+  requires_approval, approval_status, approved_by, approved_at, execution_status, executed_at, compressed) VALUES
+  (1, 1, '/srv/cache/old.log', 3000000, 400, '2025-01-01 00:00:00', 'logs', 'old log', {TRUE}, 'approved', 'ops',
+   '2026-01-06 09:00:00', 'completed', '2026-01-06 10:00:00', {FALSE}),
+  (2, 1, '/srv/cache/tmp', 1000000, 30, NULL, 'temp', NULL, {TRUE}, 'pending', NULL, NULL, NULL, NULL, {FALSE});
+INSERT INTO approval_decisions VALUES
+  (1, 1, 'ops', '2026-01-06 09:00:00', NULL, 1, 3000000, 'approve', 'fine');
+INSERT INTO execution_checkpoints VALUES
+  (1, 'scan-1-20260106', 1, 'delete', '/srv/cache/old.log', 3000000, NULL, 'completed', NULL, NULL, 0,
+   '2026-01-06 10:00:00'),
+  (2, 'scan-1-20260106', NULL, 'skip', '/srv/cache/gone', NULL, NULL, 'skipped', 'not found', NULL, 0,
+   '2026-01-06 10:00:01');

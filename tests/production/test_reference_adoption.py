@@ -1,4 +1,7 @@
-"""`autopack migrate` on a database the reference server created: upgraded in place, every row kept."""
+"""`autopack migrate` on a database the reference server created: upgraded in place, every row kept.
+
+The reference database is built from its published schema, with and without an Alembic table of its own.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from autopack.core.database import build_engine
+from autopack.core.migrate import head_revisions
 from tests.conftest import BACKEND
 from tests.production.conftest import installation_env, login, new_database, run_here, serve
 
@@ -20,7 +24,13 @@ PLACEHOLDERS = {
                    "{FALSE}": "false"},
 }
 TABLES = ("runs", "tiers", "phases", "approval_requests", "governance_requests", "llm_usage_events",
-          "doctor_usage_stats", "token_efficiency_metrics", "phase6_metrics", "users", "learned_rules")
+          "doctor_usage_stats", "token_efficiency_metrics", "phase6_metrics", "users", "storage_scans",
+          "cleanup_candidates", "approval_decisions", "execution_checkpoints", "learned_rules")
+# Rows in our tables after adoption (a reference checkpoint of no candidate stays in the kept table only).
+COPIED = {"runs": 2, "tiers": 2, "phases": 4, "approval_requests": 2, "governance_requests": 2,
+          "llm_usage_events": 2, "token_efficiency_metrics": 1, "phase6_metrics": 1, "users": 2,
+          "storage_scans": 2, "cleanup_candidates": 2, "approval_decisions": 1, "execution_checkpoints": 1,
+          "learned_rules": 1}
 
 
 def _sqlalchemy_url(root: Path, url: str | None) -> str:
@@ -33,26 +43,42 @@ def _rows(conn, table: str) -> list[tuple]:
     return [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1"))]
 
 
-@pytest.fixture(scope="module")
-def adopted(tmp_path_factory):
-    """A reference database built from its published schema, then `autopack migrate`; its server."""
-    root = tmp_path_factory.mktemp("reference")
-    (root / "data").mkdir()
+def _counts(conn) -> dict[str, int]:
+    return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in COPIED}
+
+
+def _build_reference(root: Path, url: str | None, stamps: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """The reference's tables and rows (and, given `stamps`, its own `alembic_version`); the rows."""
     sql = SCHEMA.read_text()
     for key, value in PLACEHOLDERS[BACKEND].items():
         sql = sql.replace(key, value)
     sql = sql.replace("{ALICE_HASH}", bcrypt.hashpw(b"alice-ref-password", bcrypt.gensalt(4)).decode())
     sql = sql.replace("{BOB_HASH}", bcrypt.hashpw(b"bob-ref-password", bcrypt.gensalt(4)).decode())
-    with new_database(root) as url:
-        engine = build_engine(_sqlalchemy_url(root, url))
+    engine = build_engine(_sqlalchemy_url(root, url))
+    try:
         with engine.begin() as conn:
             for statement in sql.split(";\n"):
                 body = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
                 if body.strip():
                     conn.exec_driver_sql(body)
+            if stamps:  # as Alembic creates it
+                conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                                     "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+                for stamp in stamps:
+                    conn.execute(sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": stamp})
         with engine.connect() as conn:
-            before = {table: _rows(conn, table) for table in TABLES}
+            return {table: _rows(conn, table) for table in TABLES}
+    finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory):
+    """A reference database built from its published schema, then `autopack migrate`; its server."""
+    root = tmp_path_factory.mktemp("reference")
+    (root / "data").mkdir()
+    with new_database(root) as url:
+        before = _build_reference(root, url)
         env = installation_env(root, url)
         migrated = run_here(env, "migrate")
         assert migrated.returncode == 0, migrated.stderr
@@ -69,15 +95,12 @@ def test_every_reference_row_is_kept_unchanged_beside_the_new_schema(adopted):
         with engine.connect() as conn:
             for table, rows in adopted["before"].items():
                 assert _rows(conn, archived(table)) == rows, table
-            counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
-                      for t in ("runs", "tiers", "phases", "approval_requests", "governance_requests",
-                                "llm_usage_events", "token_efficiency_metrics", "phase6_metrics", "users")}
+            counts = _counts(conn)
             counters = conn.execute(sa.text("SELECT phases_completed, phases_in_progress, phases_pending "
                                             "FROM runs WHERE id = 'ref-run-1'")).one()
     finally:
         engine.dispose()
-    assert counts == {"runs": 2, "tiers": 2, "phases": 4, "approval_requests": 2, "governance_requests": 2,
-                      "llm_usage_events": 2, "token_efficiency_metrics": 1, "phase6_metrics": 1, "users": 2}
+    assert counts == COPIED
     assert tuple(counters) == (1, 1, 1)
     again = run_here(adopted["env"], "migrate")
     assert again.returncode == 0 and "adopted" not in again.stdout  # once only
@@ -95,6 +118,14 @@ def test_the_adopted_database_is_served(adopted):
         pending = client.get("/governance/pending").json()["pending_requests"]
         assert [r["request_id"] for r in pending] == ["gov-ref-1"]
         assert client.get("/dashboard/runs/ref-run-1/token-efficiency").json()["total_phases"] == 1
+        scans = client.get("/storage/scans").json()
+        assert [(s["id"], s["scan_target"], s["cleanup_candidates_count"]) for s in scans] == [
+            (2, "D:", 0), (1, "/srv/cache", 2)]
+        detail = client.get("/storage/scans/1").json()
+        assert [(c["id"], c["path"], c["approval_status"]) for c in detail["candidates"]] == [
+            (1, "/srv/cache/old.log", "approved"), (2, "/srv/cache/tmp", "pending")]
+        rules = client.get("/storage/learned-rules").json()
+        assert [(r["id"], r["pattern_value"], r["status"]) for r in rules] == [(1, "*.log", "pending")]
         # new rows get fresh ids after the copied ones
         made = client.post("/approval/request", json={"run_id": "ref-run-1", "phase_id": "F1.3"})
         assert made.status_code == 200 and made.json()["approval_id"] == 3
@@ -114,3 +145,28 @@ def test_reference_passwords_log_in_and_are_rehashed(adopted):
     finally:
         engine.dispose()
     assert hashes["Alice"].startswith("$argon2id$")
+
+
+@pytest.mark.parametrize("stamps", [("9f2b6c1d7e4a",), ("0001",)], ids=["own-revision", "colliding-revision"])
+def test_a_reference_database_with_its_own_alembic_table_is_adopted(tmp_path, stamps):
+    """The reference's `alembic_version` (its own ids, even one that is also ours) does not make it ours."""
+    (tmp_path / "data").mkdir()
+    with new_database(tmp_path) as url:
+        before = _build_reference(tmp_path, url, stamps)
+        env = installation_env(tmp_path, url)
+        migrated = run_here(env, "migrate")
+        assert migrated.returncode == 0, migrated.stdout
+        assert "adopted a reference database" in migrated.stdout
+        engine = build_engine(_sqlalchemy_url(tmp_path, url))
+        kept = "autopack_reference." if BACKEND == "postgresql" else "reference_"
+        try:
+            with engine.connect() as conn:
+                assert _counts(conn) == COPIED
+                assert set(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()) == \
+                    head_revisions()
+                assert [r[0] for r in _rows(conn, f"{kept}alembic_version")] == list(stamps)
+                for table, rows in before.items():
+                    assert _rows(conn, kept + table) == rows, table
+        finally:
+            engine.dispose()
+        assert "adopted" not in run_here(env, "migrate").stdout  # now ours: migrated, never adopted twice

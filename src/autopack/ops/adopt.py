@@ -1,7 +1,7 @@
 """Adopting a database the reference server created: `autopack migrate` upgrades it in place.
 
-A reference database has the reference's tables (`runs`, `tiers`, `phases`, ...) and no
-`alembic_version`. Its tables are first moved aside, untouched (PostgreSQL: into the schema
+A reference database has the reference's tables (`runs`, `tiers`, `phases`, ...) and either no
+`alembic_version` or one holding the reference's own revision ids (see `is_reference`). Its tables are first moved aside, untouched (PostgreSQL: into the schema
 `autopack_reference`; SQLite: renamed `reference_<name>`, their indexes dropped so ours can take the
 names), then the migrations build Autopack's schema and every row of the tables Autopack shares with
 the reference is copied in (same ids; naive timestamps read as UTC; our added columns filled the way
@@ -20,7 +20,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, Connection, Engine, Integer, MetaData, Table, event, inspect, select
+from sqlalchemy import JSON, Connection, Engine, Integer, MetaData, Table, event, inspect, select, text
 
 from autopack.auth.usernames import username_key
 from autopack.core.migrate import alembic_config
@@ -30,14 +30,39 @@ ARCHIVE_SCHEMA = "autopack_reference"
 ARCHIVE_PREFIX = "reference_"
 # Tables Autopack keeps under the reference's name and meaning (DECISIONS §3.18), parents first.
 SHARED = ("users", "runs", "tiers", "phases", "approval_requests", "governance_requests", "llm_usage_events",
-          "token_efficiency_metrics", "phase6_metrics", "ab_test_results")
+          "token_efficiency_metrics", "phase6_metrics", "ab_test_results", "storage_scans", "cleanup_candidates",
+          "approval_decisions", "execution_checkpoints", "learned_rules")
+# A table only Autopack's first migration creates: with it, a stamped revision id is ours.
+OUR_MARKER = "auditor_results"
+# Values for our NOT NULL columns that the reference left empty or never had.
+_STORAGE_FILLS = {
+    "storage_scans": {"policy_version": "reference", "max_depth": 3, "max_items": 1000},
+    "cleanup_candidates": {"category": "unclassified", "reason": ""},
+    "execution_checkpoints": {"status": "completed"},
+    "learned_rules": {"suggested_category": "unclassified", "confidence_score": 0},
+}
 _counters = importlib.import_module("autopack.migrations.versions.0019_phase_counters")
 
 
 def is_reference(conn: Connection) -> bool:
-    """True for a database with the reference's `runs` table and no Alembic revision table."""
+    """True for a database with a `runs` table that Autopack's migrations did not build."""
     names = set(inspect(conn).get_table_names())
-    return "runs" in names and "alembic_version" not in names
+    if "runs" not in names:
+        return False
+    if "alembic_version" not in names:
+        return True
+    # The reference may stamp its own Alembic revisions in a table of the same name: the database is
+    # ours only when every stamped id is a revision of our tree and our first migration's tables are there.
+    stamped = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return not (stamped and stamped <= known_revisions() and OUR_MARKER in names)
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision id of Autopack's migration tree."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return frozenset(rev.revision for rev in script.walk_revisions("base", "heads"))
 
 
 def _archive(conn: Connection) -> dict[str, str]:
@@ -75,13 +100,26 @@ def _value(column, value):
     return value
 
 
-def _filled(table: str, row: dict, taken: set[str]) -> dict:
-    """Our added columns, filled as the migrations that added them fill existing rows."""
+def _filled(conn: Connection, table: str, row: dict, taken: set[str]) -> dict | None:
+    """Our added columns, filled as the migrations that added them fill existing rows (None: not kept)."""
     if table == "users":
         key = username_key(row["username"])
         row["username_key"] = key if key not in taken else f"{key}#{row['id']}"
         taken.add(row["username_key"])
         row.setdefault("token_key", secrets.token_hex(16))
+    for name, value in _STORAGE_FILLS.get(table, {}).items():
+        row.setdefault(name, value)
+    if table == "storage_scans":
+        row.setdefault("root", row["scan_target"])  # the reference had no roots: the scan's own target
+    if table == "execution_checkpoints":
+        # The reference keyed a checkpoint by candidate only; ours also names the scan. A checkpoint of
+        # no known candidate cannot be one of ours (its original stays in the kept table).
+        candidates = Base.metadata.tables["cleanup_candidates"]
+        scan = conn.execute(select(candidates.c.scan_id).where(candidates.c.id == row.get("candidate_id"))
+                            ).scalar()
+        if scan is None:
+            return None
+        row["scan_id"] = scan
     return row
 
 
@@ -100,7 +138,8 @@ def _copy(conn: Connection, moved: dict[str, str]) -> dict[str, int]:
             for k, v in list(row.items()):
                 if v is None and not target.c[k].nullable:
                     del row[k]
-            rows.append(_filled(name, row, taken))
+            rows.append(_filled(conn, name, row, taken))
+        rows = [row for row in rows if row is not None]
         for row in rows:  # one statement a row: rows may leave out different defaulted columns
             conn.execute(target.insert().values(**row))
         copied[name] = len(rows)
