@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,17 +20,25 @@ from tests.live_server import free_port, running
 KEY = "executor-test-instance-key"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`autopack serve` on the test database with fast event polls: its base URL."""
+@contextmanager
+def serving(tmp_path_factory, **extra_env: str):
+    """`autopack serve` on the test database with fast event polls (and `extra_env`): its base URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "autopack.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "AUTOPACK_APPROVAL_WORKER": "0", "AUTOPACK_OAUTH_REFRESH_WORKER": "0",
            "AUTOPACK_AUTOPILOT_WORKER": "0", "AUTOPACK_EVENTS_POLL_SECONDS": "0.2",
-           "AUTOPACK_EVENTS_HEARTBEAT_SECONDS": "1", "AUTOPACK_RUNS_START_RATE_LIMIT": "100/minute", "AUTOPACK_API_KEY": KEY}
+           "AUTOPACK_EVENTS_HEARTBEAT_SECONDS": "1", "AUTOPACK_RUNS_START_RATE_LIMIT": "100/minute",
+           "AUTOPACK_API_KEY": KEY, **extra_env}
     log = tmp_path_factory.mktemp("executor-server") / "server.log"
     with running(cmd, port=port, env=env, log=log, timeout=30):
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One live server for the module: its base URL."""
+    with serving(tmp_path_factory) as url:
+        yield url
 
 
 def git(root: Path, *args: str) -> str:

@@ -301,3 +301,58 @@ def test_sigint_to_the_cli_reverts_and_requeues_the_phase(server, workspace, tmp
     assert proc.returncode == 130, output
     assert (workspace / "app.txt").read_text() == "version = 1\n"
     assert httpx.get(f"{server}/runs/sigint", headers=HEADERS).json()["phases"][0]["state"] == "QUEUED"
+
+
+def _out_of_scope_run(server, workspace, run_id: str, **options):
+    """A phase scoped to app.txt whose patch also writes notes.txt, executed in a thread: (result, builder)."""
+    start(server, plan(run_id, [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    builder = Scripted({"P1": [GOOD + diff("notes.txt", "", "outside\n")]})
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(outcome=run_executor(
+        server, run_id, workspace, builder, poll_seconds=0.2, **options)), daemon=True)
+    worker.start()
+    return worker, result, builder
+
+
+def test_files_outside_the_scope_are_applied_once_approved(server, workspace):
+    worker, result, _ = _out_of_scope_run(server, workspace, "scope-yes")
+    asked = {}
+
+    def approve(client, item):
+        asked.update(item.model_dump())
+        client.decide_approval(item.id, True, reason="notes are fine")
+
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "scope-yes"], approve)
+    worker.join(30)
+    assert asked["context"] == "scope" and asked["decision_info"]["files_outside_scope"] == ["notes.txt"]
+    assert "notes.txt" in asked["decision_info"]["description"]
+    assert result["outcome"].completed == ["P1"]
+    assert (workspace / "notes.txt").read_text() == "outside\n"
+    assert (workspace / "app.txt").read_text() == "version = 2\n"
+    assert httpx.get(f"{server}/runs/scope-yes", headers=HEADERS).json()["state"] == "DONE_SUCCESS"
+
+
+def test_files_outside_the_scope_rejected_fail_the_phase_with_nothing_applied(server, workspace):
+    worker, result, builder = _out_of_scope_run(server, workspace, "scope-no")
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "scope-no"],
+                  lambda c, item: c.decide_approval(item.id, False, reason="stay in scope"))
+    worker.join(30)
+    assert result["outcome"].failed == ["P1"] and len(builder.requests) == 1  # no retry after a human's no
+    assert (workspace / "app.txt").read_text() == "version = 1\n" and not (workspace / "notes.txt").exists()
+    assert git(workspace, "status", "--porcelain", "--untracked-files=all").strip() == ""
+    run = httpx.get(f"{server}/runs/scope-no", headers=HEADERS).json()
+    assert run["phases"][0]["state"] == "FAILED"
+
+
+def test_files_outside_the_scope_unanswered_in_time_fail_the_phase(server, workspace):
+    said = []
+    start(server, plan("scope-late", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    builder = Scripted({"P1": [GOOD + diff("notes.txt", "", "outside\n")]})
+    outcome = run_executor(server, "scope-late", workspace, builder, said, poll_seconds=0.2, approval_timeout=1)
+    assert outcome.failed == ["P1"]
+    assert any("no answer in 1s" in line for line in said), said
+    assert (workspace / "app.txt").read_text() == "version = 1\n" and not (workspace / "notes.txt").exists()
+    run = httpx.get(f"{server}/runs/scope-late", headers=HEADERS).json()
+    assert run["phases"][0]["state"] == "FAILED"
+    with Client(server, api_key=KEY) as client:  # left pending: the server's own timeout closes it
+        assert [a.context for a in client.pending_approvals().requests if a.run_id == "scope-late"] == ["scope"]

@@ -55,6 +55,10 @@ def execute(
     max_net_deletion: int = typer.Option(200, "--max-net-deletion", min=0,
                                          envvar="AUTOPACK_EXECUTOR_MAX_NET_DELETION",
                                          help="Net deleted lines above which a patch needs an approval."),
+    approval_timeout: float | None = typer.Option(None, "--approval-timeout", min=1,
+                                                  envvar="AUTOPACK_EXECUTOR_APPROVAL_TIMEOUT_SECONDS",
+                                                  help="Seconds to wait for an approval (default: until the "
+                                                       "server times it out)."),
     step_timeout: float = typer.Option(300.0, "--step-timeout", min=1,
                                        envvar="AUTOPACK_EXECUTOR_STEP_TIMEOUT_SECONDS",
                                        help="Seconds a builder or auditor may take."),
@@ -67,7 +71,8 @@ def execute(
     made = make_builder(builder, builder_command, root, step_timeout)
     auditor = CommandAuditor(auditor_command, root, step_timeout) if auditor_command else None
     options = Options(max_attempts=max_attempts, check_timeout=check_timeout,
-                      default_checks=[test_command] if test_command else [], max_net_deletion=max_net_deletion)
+                      default_checks=[test_command] if test_command else [], max_net_deletion=max_net_deletion,
+                      approval_timeout=approval_timeout)
     with make_client(api_url) as client:
         executor = Executor(client, run_id, root, made, auditor, options, say=out.print)
         try:

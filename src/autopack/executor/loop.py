@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,14 @@ from typing import Any
 from autopack.client.errors import AutopackError, Conflict, NotFound
 from autopack.executor.builders import ApproveAll, Auditor, Build, Builder, StepError
 from autopack.executor.waiting import wait_for
-from autopack.executor.workspace import Snapshot, apply_patch, diff_counts, run_checks, snapshot_file
+from autopack.executor.workspace import (
+    Snapshot,
+    apply_patch,
+    diff_counts,
+    outside_of_scope,
+    run_checks,
+    snapshot_file,
+)
 
 DONE_PREFIX = "DONE_"
 BUDGET_EXHAUSTED = "DONE_FAILED_BUDGET_EXHAUSTED"
@@ -31,6 +39,7 @@ class Options:
     default_checks: list[str] = field(default_factory=list)
     max_net_deletion: int = 200  # a patch deleting more lines than it adds beyond this needs an approval
     poll_seconds: float = 2.0
+    approval_timeout: float | None = None  # seconds to wait for a human; None: until the server times out
 
 
 @dataclass
@@ -51,6 +60,9 @@ class Executor:
         self.client, self.run_id, self.root = client, run_id, Path(workspace).resolve()
         self.builder, self.auditor = builder, auditor or ApproveAll()
         self.options, self.say = options or Options(), say
+        self.phase6_metrics = False  # the server's phase6_metrics kill switch, read before each phase
+        self.scope: dict[str, Any] = {}  # the current phase's scope and its first kind of failure
+        self.first_failure: str | None = None
 
     def check_server(self) -> None:
         """Refuse a server that is not Autopack, or is unhealthy, or does not know the run."""
@@ -82,6 +94,7 @@ class Executor:
             phase = next_phase(run)
             if phase is None:
                 break
+            self.read_kill_switches()
             try:
                 self.client.update_phase_status(self.run_id, phase.phase_id, "EXECUTING")
             except Conflict as exc:
@@ -97,6 +110,14 @@ class Executor:
             ok = self.work_phase(phase.model_dump(mode="json"))
             (outcome.completed if ok else outcome.failed).append(phase.phase_id)
         return outcome
+
+    def read_kill_switches(self) -> None:
+        """The /health kill switches that concern the executor: phase-6 telemetry is sent only when on."""
+        try:
+            switches = self.client.health().get("kill_switches") or {}
+        except AutopackError:
+            switches = {}  # unknown counts as off: the contract's switches default to off
+        self.phase6_metrics = switches.get("phase6_metrics") is True
 
     def wait_for_budget(self) -> bool:
         """Block until the run's hold is lifted (True) or the run ended (False)."""
@@ -115,6 +136,7 @@ class Executor:
         ci = scope.get("ci")
         checks = strings(ci.get("commands") if isinstance(ci, dict) else ci) or self.options.default_checks
         feedback, tokens, snapshot = None, 0, None
+        self.scope, self.first_failure = scope, None
         saved_at = snapshot_file(self.root, self.run_id, phase_id)
         left = Snapshot.load(self.root, saved_at)
         if left is not None:  # an interrupted executor applied this phase's patch: start clean
@@ -126,7 +148,7 @@ class Executor:
                 try:
                     build = self.builder.build(request)
                 except StepError as exc:
-                    feedback = f"the builder failed: {exc}"
+                    feedback = self._failed("builder_failed", f"the builder failed: {exc}")
                     self._builder_result(phase_id, allowed, None, attempt, tokens, "failed", feedback)
                     continue
                 tokens += build.tokens
@@ -136,20 +158,25 @@ class Executor:
                 if counts.removed - counts.added > self.options.max_net_deletion \
                         and not self._deletion_approved(phase_id, build.patch, counts):
                     return self._finish(phase_id, False, "the large deletion was not approved", tokens, attempt)
+                outside = outside_of_scope(build.patch, allowed)
+                if outside and not self._scope_approved(phase_id, build.patch, outside, allowed):
+                    return self._finish(phase_id, False, "the files outside the phase's scope were not approved: "
+                                        + ", ".join(outside), tokens, attempt)
                 snapshot = Snapshot.of_patch(self.root, build.patch)
                 snapshot.save(saved_at)
-                problem = self._apply(phase_id, build.patch, allowed)
+                problem = self._apply(phase_id, build.patch, allowed + outside)
                 if problem == "denied":
                     return self._finish(phase_id, False, "governance denied the protected paths", tokens, attempt)
                 if problem:
-                    feedback = f"the patch did not apply: {problem}"
+                    feedback = self._failed("patch_not_applied", f"the patch did not apply: {problem}")
                     self.say(f"  attempt {attempt}: {feedback}")
                     continue
                 results = run_checks(self.root, checks, self.options.check_timeout)
                 failed = [r for r in results if r.exit_code != 0]
                 if failed:
                     snapshot.restore()
-                    feedback = f"check {failed[0].command!r} failed ({failed[0].exit_code}):\n{failed[0].output}"
+                    feedback = self._failed("check_failed", f"check {failed[0].command!r} failed "
+                                            f"({failed[0].exit_code}):\n{failed[0].output}")
                     self.say(f"  attempt {attempt}: check {failed[0].command!r} failed")
                     continue
                 verdict = self.auditor.audit({**request, "patch": build.patch,
@@ -163,7 +190,7 @@ class Executor:
                 snapshot.restore()
                 if verdict.recommendation == "escalate":
                     return self._finish(phase_id, False, f"auditor escalated: {verdict.notes}", tokens, attempt)
-                feedback = f"the auditor asked for a revision: {verdict.notes}"
+                feedback = self._failed("auditor_revise", f"the auditor asked for a revision: {verdict.notes}")
             return self._finish(phase_id, False, feedback or "no attempt succeeded", tokens,
                                 self.options.max_attempts)
         except KeyboardInterrupt:
@@ -194,18 +221,36 @@ class Executor:
     def _deletion_approved(self, phase_id: str, patch: str, counts) -> bool:  # noqa: ANN001 - DiffCounts
         """Ask a human about a large net deletion (POST /approval/request) and wait for the answer."""
         net = counts.removed - counts.added
-        answer = self.client.request_approval(self.run_id, phase_id, context="deletion", deletion_info={
+        return self._approved(phase_id, f"deletes {net} lines net", context="deletion", deletion_info={
             "net_deletion": net, "lines_removed": counts.removed, "lines_added": counts.added,
             "files": list(counts.files), "threshold": self.options.max_net_deletion}, patch_preview=patch[:4000])
+
+    def _scope_approved(self, phase_id: str, patch: str, outside: list[str], allowed: list[str]) -> bool:
+        """Ask a human about files outside the phase's scope paths and wait for the answer."""
+        listed = ", ".join(outside)
+        return self._approved(phase_id, f"files outside the phase's scope ({listed})", context="scope",
+                              decision_info={
+                                  "description": f"Phase {phase_id} changes files outside its scope "
+                                                 f"({', '.join(allowed)}): {listed}",
+                                  "files_outside_scope": outside, "allowed_paths": allowed,
+                                  "risk_level": "medium"}, patch_preview=patch[:4000])
+
+    def _approved(self, phase_id: str, what: str, **request) -> bool:  # noqa: ANN003 - POST /approval/request fields
+        """Raise an approval request and wait for it: True only when approved (rejected or timed out: False)."""
+        answer = self.client.request_approval(self.run_id, phase_id, **request)
         if answer.status == "approved":
             return True
-        self.say(f"  deletes {net} lines net: approval request {answer.approval_id}; waiting")
+        self.say(f"  {what}: approval request {answer.approval_id}; waiting")
 
         def decided() -> bool | None:
             status = self.client.approval_status(answer.approval_id).status
             return None if status == "pending" else status == "approved"
 
-        return wait_for(self.client, self.run_id, ("approval.",), decided, self.options.poll_seconds)
+        approved = wait_for(self.client, self.run_id, ("approval.",), decided, self.options.poll_seconds,
+                            timeout=self.options.approval_timeout)
+        if approved is None:
+            self.say(f"  approval request {answer.approval_id}: no answer in {self.options.approval_timeout:g}s")
+        return approved is True
 
     def wait_for_governance(self, request_id: str) -> bool:
         """Block until the governance request is decided: True when approved."""
@@ -229,16 +274,33 @@ class Executor:
                 "total_tokens": build.tokens, "prompt_tokens": build.prompt_tokens,
                 "completion_tokens": build.completion_tokens}])
 
+    def _failed(self, kind: str, feedback: str) -> str:
+        """Remember the phase's first kind of failure (phase-6 telemetry); the feedback unchanged."""
+        self.first_failure = self.first_failure or kind
+        return feedback
+
     def _finish(self, phase_id: str, ok: bool, why: str, tokens: int, attempts: int) -> bool:
         state = "COMPLETE" if ok else "FAILED"
         snapshot_file(self.root, self.run_id, phase_id).unlink(missing_ok=True)
         self.client.update_phase_status(self.run_id, phase_id, state, builder_attempts=attempts,
                                         tokens_used=tokens)
         # Context is chosen by the phase's scope paths (lexical), and the phase spent `tokens` of it.
-        self.client.record_phase_metrics(self.run_id, phase_id, {"token_efficiency": {
-            "budget_mode": "lexical", "budget_used": tokens, "phase_outcome": state}})
+        metrics: dict[str, Any] = {"token_efficiency": {
+            "budget_mode": "lexical", "budget_used": tokens, "phase_outcome": state}}
+        if self.phase6_metrics:
+            metrics["phase6"] = self._phase6(ok)
+        self.client.record_phase_metrics(self.run_id, phase_id, metrics)
         self.say(f"  {state}" + ("" if ok else f": {why.splitlines()[0][:300]}"))
         return ok
+
+    def _phase6(self, ok: bool) -> dict[str, Any]:
+        """Phase-6 figures the executor knows: the retry loop (failure hardening) and the plan's scope."""
+        deliverables = self.scope.get("deliverables")
+        return {"failure_hardening_triggered": self.first_failure is not None,
+                "failure_pattern_detected": self.first_failure,
+                "failure_hardening_mitigated": ok and self.first_failure is not None,
+                "plan_deliverables_count": len(deliverables) if isinstance(deliverables, list | dict) else 0,
+                "plan_scope_size_bytes": len(json.dumps(self.scope, default=str).encode())}
 
 
 def next_phase(run):  # noqa: ANN001, ANN201 - a RunResponse in, a PhaseResponse or None out

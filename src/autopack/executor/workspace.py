@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autopack.governance.governed import GovernedResult, governed_apply
 from autopack.governance.patchset import PatchError, parse_patch
-from autopack.governance.paths import unsafe_reason
+from autopack.governance.paths import outside_scope, unsafe_reason
 from autopack.governance.workspace import containment_reason
 
 MAX_OUTPUT = 4000
@@ -92,6 +92,17 @@ class Snapshot:
         snapshot = cls(root, ())
         snapshot.saved = {rel: None if value is None else base64.b64decode(value) for rel, value in data.items()}
         return snapshot
+
+
+def outside_of_scope(patch: str, allowed_paths: list[str]) -> list[str]:
+    """The paths the patch touches that no scope path covers ([] without scope paths or when unparseable)."""
+    if not allowed_paths:
+        return []
+    try:
+        touched = parse_patch(patch, len(patch.encode()) + 1).touched
+    except PatchError:
+        return []  # the governed apply refuses it and says why
+    return outside_scope(touched, allowed_paths)
 
 
 def snapshot_file(root: Path, run_id: str, phase_id: str) -> Path:
