@@ -23,6 +23,7 @@ import autopilot_actions
 import benchdb
 import burst
 import console
+import executor
 import live
 import payloads
 import production
@@ -102,6 +103,8 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
     results["storage_scan"] = storage_scan.measure(work)
     _step(f"operator console pages at {console.RUNS:,} runs (issue [9])")
     results["console"] = console.measure(work / "console")
+    _step(f"executor over a {executor.PHASES}-phase run beside git apply (issue [12])")
+    results["executor"] = executor.measure(work / "executor")
     return results
 
 
@@ -194,9 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     print(report.render(results))
     print("\n" + storage_scan.render(results["storage_scan"]))
     print("\n" + console.render(results["console"]))
+    print("\n" + executor.render(results["executor"]))
     print("\n" + production.render(results["production"]))
     print(f"\nresults written to {report.write_json(results)}")
     passed = (all(report.verdicts(results).values()) and results["storage_scan"]["passed"]
+              and results["executor"]["passed"]
               and production.passed(results["production"]))
     return 1 if args.strict and not passed else 0
 

@@ -60,7 +60,8 @@ class Executor:
         self.client, self.run_id, self.root = client, run_id, Path(workspace).resolve()
         self.builder, self.auditor = builder, auditor or ApproveAll()
         self.options, self.say = options or Options(), say
-        self.phase6_metrics = False  # the server's phase6_metrics kill switch, read before each phase
+        # The server's phase6_metrics kill switch: from /health, then from each phase's metrics answer.
+        self.phase6_metrics = False
         self.scope: dict[str, Any] = {}  # the current phase's scope and its first kind of failure
         self.first_failure: str | None = None
 
@@ -83,6 +84,7 @@ class Executor:
     def run(self) -> Outcome:
         """Work phases until the run is done, a budget stop, or Ctrl-C (the current phase is put back)."""
         self.check_server()
+        self.read_kill_switches()
         outcome = Outcome()
         while True:
             run = self.client.get_run(self.run_id)
@@ -94,7 +96,6 @@ class Executor:
             phase = next_phase(run)
             if phase is None:
                 break
-            self.read_kill_switches()
             try:
                 self.client.update_phase_status(self.run_id, phase.phase_id, "EXECUTING")
             except Conflict as exc:
@@ -289,7 +290,8 @@ class Executor:
             "budget_mode": "lexical", "budget_used": tokens, "phase_outcome": state}}
         if self.phase6_metrics:
             metrics["phase6"] = self._phase6(ok)
-        self.client.record_phase_metrics(self.run_id, phase_id, metrics)
+        answer = self.client.record_phase_metrics(self.run_id, phase_id, metrics)
+        self.phase6_metrics = answer.phase6_enabled  # the switch as the server reads it now, for the next phase
         self.say(f"  {state}" + ("" if ok else f": {why.splitlines()[0][:300]}"))
         return ok
 
