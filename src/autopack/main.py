@@ -21,6 +21,7 @@ from autopack.autopilot.router import tenant_router as autopilot_tenant_router
 from autopack.budget import service as budget
 from autopack.core import mirror
 from autopack.core.database import check_schema_current
+from autopack.core.fastpath import ReadFastPath, declared_route
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
@@ -28,6 +29,7 @@ from autopack.core.request_metrics import RequestMetricsMiddleware
 from autopack.core.settings import get_settings
 from autopack.core.startup import StartupRefusals
 from autopack.dashboard.router import router as dashboard_router
+from autopack.dashboard.router import run_status as dashboard_run_status
 from autopack.error_reports.reporter import request_report, save_report
 from autopack.error_reports.router import router as errors_router
 from autopack.events.router import router as events_router
@@ -40,10 +42,11 @@ from autopack.metrics.router import router as metrics_router
 from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
 from autopack.operator.router import router as operator_router
+from autopack.operator.router import run_progress
 from autopack.phases.governance import decide_request
 from autopack.phases.router import router as phases_router
 from autopack.research.router import router as research_router
-from autopack.runs.fastpath import RunReadFastPath
+from autopack.runs.router import get_run
 from autopack.runs.router import router as runs_router
 from autopack.storage.router import router as storage_router
 from autopack.storage.worker import start_storage_worker
@@ -86,6 +89,12 @@ async def lifespan(app: FastAPI):
             oauth_refresh_worker.stop()
 
 
+def fast_read_routes() -> tuple:
+    """The GET routes answered before routing: the run, its progress, its dashboard status."""
+    return (declared_route(runs_router, get_run), declared_route(operator_router, run_progress),
+            declared_route(dashboard_router, dashboard_run_status))
+
+
 def create_app() -> FastAPI:
     """Build the application from settings."""
     settings = get_settings()
@@ -111,7 +120,8 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             max_age=600,
         )
-    app.add_middleware(RunReadFastPath)  # innermost of ours: inside the guard and the request ids
+    # Innermost of ours (inside the guard and the request ids): the polled reads skip the routing.
+    app.add_middleware(ReadFastPath, routes=fast_read_routes())
     # Uploads stream to disk under their own limit (AUTOPACK_UPLOAD_MAX_BYTES), never buffered whole.
     app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes, streamed_paths=("/files/upload",))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)

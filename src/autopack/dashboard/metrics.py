@@ -22,6 +22,7 @@ from autopack.db.models import (
     LlmUsageEvent,
     Phase,
     Phase6Metrics,
+    Run,
     Tier,
     TokenEfficiencyMetrics,
 )
@@ -68,6 +69,10 @@ def _quality(phases: list) -> tuple[str | None, bool, list[str]]:
 
 # The status's statements, built once (building them per request cost more than running them).
 _RUN_ID = bindparam("run_id")
+# The run's columns the status shows (budget.status and counted_tokens read them by name).
+_STATUS_RUN = select(Run.id, Run.state, Run.token_cap, Run.tokens_used, Run.usage_tokens, Run.minor_issues_count,
+                     Run.major_issues_count, Run.budget_hold, Run.budget_held_at, Run.budget_approval_id,
+                     Run.max_phases, Run.max_duration_minutes, Run.budget_deadline_at).where(Run.id == _RUN_ID)
 _STATUS_TIERS = (select(Tier.name, Tier.tier_index, Tier.state).where(Tier.run_id == _RUN_ID)
                  .order_by(Tier.tier_index, Tier.id))
 _STATUS_PHASES = (select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
@@ -84,10 +89,10 @@ def read_run_status(run_id: str) -> bytes:
 
 def run_status(session: Session, run_id: str) -> dict[str, Any]:
     """Progress, budget, issues and quality of a run (tokens are the sum over its phases)."""
-    run = find_run(session, run_id)
+    conn = session.connection()
+    run = conn.execute(_STATUS_RUN, {"run_id": run_id}).first()
     if run is None:
         raise NotFound(f"Run {run_id} not found")
-    conn = session.connection()
     tiers = conn.execute(_STATUS_TIERS, {"run_id": run_id}).all()
     phases = conn.execute(_STATUS_PHASES, {"run_id": run_id}).all()
     current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)

@@ -42,8 +42,8 @@ def start_run(request: RunStartRequest, session: WriteSession,
     return json_response(service.serialize_run(session, run_id), 201)
 
 
-# The one declaration of this route: runs.fastpath answers it before routing, matching requests with
-# this route and answering them with this function (so it takes path parameters only).
+# The one declaration of this route: the app's read fast path (core.fastpath) answers it before routing,
+# matching requests with this route and answering them with this function (so it takes path parameters only).
 @router.get("/runs/{run_id}", response_model=RunResponse)
 async def get_run(run_id: str):
     """A run with all tiers and phases (the executor polls this: one thread hop, Core queries)."""
