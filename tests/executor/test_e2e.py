@@ -14,7 +14,7 @@ import pytest
 
 from autopack.client import Client
 from autopack.core.settings import get_settings
-from autopack.executor.builders import Build, ChatBuilder, StepError
+from autopack.executor.builders import AnthropicBuilder, Build, ChatBuilder, StepError
 from autopack.executor.loop import Executor, ExecutorError, Options
 from tests.executor.conftest import KEY, diff, git, plan
 
@@ -356,3 +356,45 @@ def test_files_outside_the_scope_unanswered_in_time_fail_the_phase(server, works
     assert run["phases"][0]["state"] == "FAILED"
     with Client(server, api_key=KEY) as client:  # left pending: the server's own timeout closes it
         assert [a.context for a in client.pending_approvals().requests if a.run_id == "scope-late"] == ["scope"]
+
+
+def test_max_phases_holds_the_run_and_a_stop_ends_it(server, workspace):
+    readme = diff("README.md", "# demo\n", "# demo\n\nmore\n")
+    start(server, plan("phase-cap", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}},
+                                     {"phase_id": "P2", "scope": {"paths": ["README.md"]}}], max_phases=1))
+    result, said = {}, []
+    worker = threading.Thread(target=lambda: result.update(outcome=run_executor(
+        server, "phase-cap", workspace, Scripted({"P1": [GOOD], "P2": [readme]}), said, poll_seconds=0.2)),
+        daemon=True)
+    worker.start()
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "phase-cap"],
+                  lambda c, item: c.decide_approval(item.id, False, reason="one phase is enough"))
+    worker.join(30)
+    assert result["outcome"].completed == ["P1"] and result["outcome"].stopped_reason == "budget"
+    assert any(line.startswith("budget:") for line in said), said
+    run = httpx.get(f"{server}/runs/phase-cap", headers=HEADERS).json()
+    assert (run["state"], [p["state"] for p in run["phases"]]) == ("DONE_FAILED_BUDGET_EXHAUSTED",
+                                                                   ["COMPLETE", "SKIPPED"])
+    assert (workspace / "README.md").read_text() == "# demo\n"  # P2 never started
+
+
+def test_anthropic_builder_drives_a_run_against_a_fake_messages_server(server, workspace, fake_http):
+    seen = []
+    answers = [MALFORMED, GOOD]  # a malformed diff first: fed back, then a good one
+
+    def messages(path, body):
+        return 200, {"content": [{"type": "text", "text": f"```diff\n{answers.pop(0)}```"}],
+                     "usage": {"input_tokens": 60, "output_tokens": 15}}
+
+    llm = fake_http(messages, seen)
+    start(server, plan("anthropic", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    outcome = run_executor(server, "anthropic", workspace, AnthropicBuilder(llm, "fake-claude", "k", workspace))
+    assert outcome.completed == ["P1"]
+    assert [path for path, _, _ in seen] == ["/v1/messages", "/v1/messages"]
+    assert "did not apply" in seen[1][2]["messages"][0]["content"]  # the failure went back to the model
+    assert (workspace / "app.txt").read_text() == "version = 2\n"
+    run = httpx.get(f"{server}/runs/anthropic", headers=HEADERS).json()
+    assert (run["state"], run["usage_tokens"]) == ("DONE_SUCCESS", 150)
+    with Client(server, api_key=KEY) as client:
+        mine = [m for m in client.usage("day").models if m.model == "fake-claude"]
+    assert [(m.provider, m.prompt_tokens, m.completion_tokens) for m in mine] == [("anthropic", 120, 30)]
