@@ -6,6 +6,20 @@ import itertools
 
 import pytest
 
+from autopack.autopilot.actions.schemas import ActionSummary, ApproveAllResult
+from autopack.autopilot.config.schemas import AutopilotStatus, ConfigChanged
+from autopack.autopilot.enforcement.schemas import (
+    CheckResult,
+    ConfirmationAccepted,
+    EnforcementRule,
+    InterventionLogPage,
+    KillSwitchChanged,
+    RuleAdded,
+    RuleDeleted,
+    SettingsRead,
+    SettingsUpdated,
+)
+from autopack.autopilot.signal_health.schemas import DryRunResult, SignalHealth, SignalHealthRecorded
 from autopack.client import Conflict, Forbidden, NotFound, ValidationFailed
 from autopack.core.database import session_scope
 from autopack.db.models import User
@@ -56,10 +70,12 @@ def test_actions_queue_read_list_approve_dismiss(tenant):
     dismissed = autopilot.dismiss(queued[1].action.id)
     assert dismissed.action.status == "dismissed"
     many = autopilot.approve_all([queued[2].action.id, queued[3].action.id, first.id])
-    assert (many.approved_count, [s["id"] for s in many.skipped]) == (2, [first.id])
+    assert isinstance(many, ApproveAllResult)
+    assert (many.approved_count, [(s.id, s.reason) for s in many.skipped]) == (2, [(first.id, "not_queued")])
     assert [a.id for a in autopilot.list_actions(status="queued")] == [queued[4].action.id]
     summary = autopilot.actions_summary(days=1)
-    assert (summary["total"], summary["by_status"]["approved"], summary["by_status"]["dismissed"]) == (5, 3, 1)
+    assert isinstance(summary, ActionSummary)
+    assert (summary.total, summary.by_status["approved"], summary.by_status["dismissed"]) == (5, 3, 1)
     with pytest.raises(ValidationFailed) as caught:
         autopilot.approve(first.id)
     assert (caught.value.status_code, caught.value.code) == (400, "INVALID_STATUS_TRANSITION")
@@ -77,51 +93,66 @@ def test_roles_and_membership_are_refused_with_their_codes(tenant):
     with pytest.raises(Forbidden) as caught:
         clients["outsider"].autopilot(tenant_id).status()
     assert caught.value.code == "ACCESS_DENIED"
-    assert clients["viewer"].autopilot(tenant_id).status()["autopilot_level"] == 2
+    status = clients["viewer"].autopilot(tenant_id).status()
+    assert isinstance(status, AutopilotStatus) and status.autopilot_level == 2
 
 
 def test_enforcement_check_confirm_settings_kill_switch_rules(tenant):
     tenant_id, clients = tenant
     autopilot = clients["admin"].autopilot(tenant_id)
     updated = autopilot.update_settings(default_mode="soft_block", budget_increase_limit_pct=10.0)
-    assert updated["settings"]["default_mode"] == "soft_block"
-    assert autopilot.settings()["settings"]["budget_increase_limit_pct"] == 10.0
+    assert isinstance(updated, SettingsUpdated) and updated.settings.default_mode == "soft_block"
+    settings = autopilot.settings()
+    assert isinstance(settings, SettingsRead) and settings.settings.budget_increase_limit_pct == 10.0
+    assert settings.modes["soft_block"].startswith("Warn")
     check = autopilot.check({"action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c1",
                              "proposed_value": {"daily_budget": 600}, "current_value": {"daily_budget": 500}})
-    assert (check["allowed"], check["requires_confirmation"]) == (False, True)
+    assert isinstance(check, CheckResult)
+    assert (check.allowed, check.requires_confirmation, check.outcome) == (False, True, "soft_block")
+    assert check.confirmation_token and check.violations[0].type == check.violations[0].violation_type
     with pytest.raises(Forbidden) as caught:
         autopilot.create_action(_action("c1"))
     assert caught.value.code == "CONFIRMATION_REQUIRED"
     token = caught.value.details["confirmation_token"]
-    assert autopilot.confirm(token, "quarter end")["override_logged"] is True
+    confirmed = autopilot.confirm(token, "quarter end")
+    assert isinstance(confirmed, ConfirmationAccepted) and confirmed.override_logged is True
     assert autopilot.create_action(_action("c1"), confirmation_token=token).action.status == "queued"
     rule = {"rule_id": "cap-900", "rule_type": "budget_exceeded", "threshold_value": 900.0,
             "enforcement_mode": "hard_block", "enabled": True, "description": "no more than 900"}
-    assert autopilot.add_rule(rule)["rule"]["rule_id"] == "cap-900"
+    added = autopilot.add_rule(rule)
+    assert isinstance(added, RuleAdded) and added.rule.rule_id == "cap-900"
     with pytest.raises(Conflict) as caught:
         autopilot.add_rule(rule)
     assert caught.value.code == "RULE_ALREADY_EXISTS"
-    assert [r["rule_id"] for r in autopilot.rules()] == ["cap-900"]
-    assert autopilot.delete_rule("cap-900")["message"] == "Rule 'cap-900' deleted successfully"
+    rules = autopilot.rules()
+    assert all(isinstance(r, EnforcementRule) for r in rules) and [r.rule_id for r in rules] == ["cap-900"]
+    deleted = autopilot.delete_rule("cap-900")
+    assert isinstance(deleted, RuleDeleted) and deleted.message == "Rule 'cap-900' deleted successfully"
     with pytest.raises(NotFound):
         autopilot.delete_rule("cap-900")
     off = autopilot.kill_switch(False, "maintenance window")
-    assert off["enforcement_enabled"] is False
-    assert autopilot.audit_log(limit=50)["count"] >= 3
+    assert isinstance(off, KillSwitchChanged) and off.enforcement_enabled is False
+    log = autopilot.audit_log(limit=50)
+    assert isinstance(log, InterventionLogPage) and log.count == len(log.logs) >= 3
+    assert log.logs[0].intervention_action == "kill_switch_changed" and log.filters.limit == 50
 
 
 def test_config_freeze_signal_health_dry_run_and_events(tenant):
     tenant_id, clients = tenant
     autopilot = clients["admin"].autopilot(tenant_id)
-    assert autopilot.update_config(level=1)["config"]["autopilot_level"] == 1
+    changed = autopilot.update_config(level=1)
+    assert isinstance(changed, ConfigChanged) and changed.config.autopilot_level == 1
     health = autopilot.post_signal_health([{"platform": "meta", "emq": 92, "freshness": 95, "variance": 88,
                                             "anomaly": 90}])
-    assert health["platforms"]["meta"]["status"] == "healthy"
-    assert autopilot.signal_health("meta")["platform"]["status"] == "healthy"
+    assert isinstance(health, SignalHealthRecorded) and health.platforms["meta"].status == "healthy"
+    assert [r.platform for r in health.recorded] == ["meta"]
+    current = autopilot.signal_health("meta")
+    assert isinstance(current, SignalHealth) and current.platform.status == "healthy"
     dry = autopilot.dry_run(_action("camp-dry"))
-    assert (dry["decision_type"], dry["would_execute"]) == ("execute", True)
+    assert isinstance(dry, DryRunResult) and (dry.decision_type, dry.would_execute) == ("execute", True)
+    assert dry.action_preview.entity_id == "camp-dry"
     frozen = autopilot.freeze("incident 42")
-    assert frozen["config"]["frozen"] is True and autopilot.status()["frozen"] is True
-    assert autopilot.unfreeze("resolved")["config"]["frozen"] is False
+    assert frozen.config.frozen is True and autopilot.status().frozen is True
+    assert autopilot.unfreeze("resolved").config.frozen is False
     types = [e.type for e in itertools.islice(autopilot.events(once=True), 100)]
     assert any("freeze" in t for t in types), types

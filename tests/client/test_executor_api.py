@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from autopack.auth.schemas import Jwks
 from autopack.client import Conflict, NotFound, ServerError, ValidationFailed
+from autopack.files.schemas import UploadList, UploadResponse
+from autopack.health.schemas import ServiceDocument, ServiceHealth
+from autopack.tenants.schemas import MemberPage, MemberRemoved, Membership, TenantPage
 from tests.client.conftest import INSTANCE_KEY, user_client
 from tests.conftest import run_payload
 
 
 def test_health_service_and_metrics(admin):
     health = admin.health()
-    assert health["status"] == "healthy"
-    assert admin.service_info()["service"].lower().startswith("autopack") or "version" in admin.service_info()
+    assert isinstance(health, ServiceHealth) and (health.status, health.service) == ("healthy", "autopack")
+    assert health.kill_switches.phase6_metrics is False
+    service = admin.service_info()
+    assert isinstance(service, ServiceDocument) and service.service == "Autopack" and service.links["health"]
     assert "autopack_" in admin.metrics_text()
 
 
@@ -127,15 +133,20 @@ def test_identity_tenants_audit_and_oauth(admin, anonymous, server):
     token = anonymous.login("carol", "correct-horse-9")
     assert token.token_type == "bearer"
     assert anonymous.me().username == "carol" == user.username  # the login's token is sent from then on
-    assert admin.jwks()["keys"] and admin.key_status().keys_loaded
+    jwks = admin.jwks()
+    assert isinstance(jwks, Jwks) and jwks.keys[0].kty == "RSA" and admin.key_status().keys_loaded
     tenant = admin.create_tenant("initech", "Initech")
     assert admin.get_tenant(tenant.id).slug == "initech"
-    assert [t["slug"] for t in admin.list_tenants()["tenants"]] == ["initech"]
+    listed = admin.list_tenants()
+    assert isinstance(listed, TenantPage) and [t.slug for t in listed.tenants] == ["initech"] and listed.total == 1
     member = admin.set_member(tenant.id, "viewer", username="carol")
     assert (member.role, member.username) == ("viewer", "carol")
-    assert admin.tenant_members(tenant.id)["total"] == 1
-    assert anonymous.my_membership(tenant.id)["role"] == "viewer"
-    assert admin.remove_member(tenant.id, member.user_id)["removed"] is True
+    members = admin.tenant_members(tenant.id)
+    assert isinstance(members, MemberPage) and [m.username for m in members.members] == ["carol"]
+    mine = anonymous.my_membership(tenant.id)
+    assert isinstance(mine, Membership) and (mine.tenant_id, mine.role) == (tenant.id, "viewer")
+    removed = admin.remove_member(tenant.id, member.user_id)
+    assert isinstance(removed, MemberRemoved) and (removed.removed, removed.user_id) == (True, member.user_id)
     assert admin.audit_verify().ok is True
     assert len(admin.audit_events(limit=2).events) == 2
     actions = [e.action for e in admin.iter_audit_events(page_size=2)]
@@ -185,8 +196,9 @@ def test_storage_files_and_research(admin, server_dir):
     assert admin.steam_games().model_dump()
     admin.start_run(run_payload("upload-run", 1, 1))
     uploaded = admin.upload_file(("notes.txt", b"hello"), run_id="upload-run")
-    assert (uploaded["size_bytes"], uploaded["run_id"]) == (5, "upload-run")
-    assert [f["id"] for f in admin.list_files(run_id="upload-run")["files"]] == [uploaded["id"]]
+    assert isinstance(uploaded, UploadResponse) and (uploaded.size_bytes, uploaded.run_id) == (5, "upload-run")
+    files = admin.list_files(run_id="upload-run")
+    assert isinstance(files, UploadList) and [f.id for f in files.files] == [uploaded.id] and files.total == 1
     research = admin.create_research_session("caching", "what to cache")
     note = admin.add_research_note(research.session_id, "use an LRU", [{"url": "https://example.com/lru"}])
     detail = admin.research_session(research.session_id)

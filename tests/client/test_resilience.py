@@ -148,7 +148,7 @@ def test_the_async_client_has_the_same_methods(server):
                 await client.get_run("missing-async")
             except NotFound as exc:
                 missing = exc.status_code
-            return run.id, moved.phase["state"], runs, events, status["autopilot_level"], actions, missing
+            return run.id, moved.phase["state"], runs, events, status.autopilot_level, actions, missing
 
     run_id, state, runs, events, level, actions, missing = asyncio.run(scenario())
     assert (run_id, state, level, actions, missing) == ("async-run", "EXECUTING", 2, [], 404)

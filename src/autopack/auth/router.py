@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from autopack.auth import keys, privileges, service
 from autopack.auth.deps import Principal, require_user
 from autopack.auth.schemas import (
+    Jwks,
     KeyStatusResponse,
     LoginRequest,
     MeResponse,
@@ -19,6 +20,7 @@ from autopack.auth.schemas import (
     UserResponse,
 )
 from autopack.auth.tokens import issue_access_token
+from autopack.core.answers import documented
 from autopack.core.database import ReadSession, WriteSession, session_scope
 from autopack.core.errors import AutopackError
 from autopack.core.ratelimit import client_ip, rate_limit
@@ -101,7 +103,7 @@ def me(principal: Annotated[Principal, Depends(require_user)], session: ReadSess
     return MeResponse.model_validate(user).model_copy(update={"roles": privileges.roles_of(session, user.id)})
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", responses=documented(Jwks))
 def jwks():
     """Every key that verifies tokens (the active one and those kept after rotation)."""
     ring = keys.keyring()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from autopack.auth.usernames import MAX_LENGTH, MIN_LENGTH, normalize_username, username_problem
+from autopack.core.answers import Answer
 
 
 def _clean_username(value: str) -> str:
@@ -70,3 +71,21 @@ class KeyStatusResponse(BaseModel):
     source: str
     active_kid: str
     key_count: int
+
+
+class Jwk(Answer):
+    """One RSA public key (RFC 7517) that verifies tokens."""
+
+    kty: Literal["RSA"]
+    key_ops: list[str]
+    n: str
+    e: str
+    alg: Literal["RS256"]
+    use: Literal["sig"]
+    kid: str
+
+
+class Jwks(Answer):
+    """GET /.well-known/jwks.json: the active key and those kept after rotation."""
+
+    keys: list[Jwk]

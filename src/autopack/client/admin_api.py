@@ -8,7 +8,7 @@ from autopack.client.calls import Call, Ref, body, next_cursor, query
 
 if TYPE_CHECKING:
     from autopack.audit.schemas import AuditEventPage, VerifyReport
-    from autopack.auth.schemas import KeyStatusResponse, MeResponse, TokenResponse, UserResponse
+    from autopack.auth.schemas import Jwks, KeyStatusResponse, MeResponse, TokenResponse, UserResponse
     from autopack.dashboard.schemas import (
         AbResult,
         AbResultsPage,
@@ -22,8 +22,25 @@ if TYPE_CHECKING:
         TokenEfficiencyStats,
         UsageResponse,
     )
+    from autopack.health.schemas import ServiceDocument, ServiceHealth
+    from autopack.oauth.schemas import (
+        CredentialHealth,
+        CredentialOut,
+        EventsResponse,
+        HealthReport,
+        ProvidersResponse,
+        RefreshQueued,
+        StatusMessage,
+    )
     from autopack.operator.schemas import ArtifactIndexResponse, BrowserArtifactsResponse
-    from autopack.tenants.schemas import MemberOut, TenantOut
+    from autopack.tenants.schemas import (
+        MemberOut,
+        MemberPage,
+        MemberRemoved,
+        Membership,
+        TenantOut,
+        TenantPage,
+    )
 
 
 def _dash(name: str, many: bool = False) -> Ref:
@@ -43,13 +60,13 @@ class AdminApi:
         raise NotImplementedError
 
     # health and service
-    def health(self) -> dict[str, Any]:
+    def health(self) -> ServiceHealth:
         """GET /health: `status` healthy, degraded or unhealthy (a 503 is an answer here, not an error)."""
-        return self._send(Call("GET", "/health", accept=(503,)))
+        return self._send(Call("GET", "/health", accept=(503,), model=Ref("health", "ServiceHealth")))
 
-    def service_info(self) -> dict[str, Any]:
+    def service_info(self) -> ServiceDocument:
         """GET /: the service document."""
-        return self._send(Call("GET", "/"))
+        return self._send(Call("GET", "/", model=Ref("health", "ServiceDocument")))
 
     def metrics_text(self) -> str:
         """GET /metrics: Prometheus text."""
@@ -146,9 +163,9 @@ class AdminApi:
         """GET /api/auth/me: the logged-in user and their instance roles."""
         return self._send(Call("GET", "/api/auth/me", model=Ref("auth", "MeResponse")))
 
-    def jwks(self) -> dict[str, Any]:
-        """GET /api/auth/.well-known/jwks.json."""
-        return self._send(Call("GET", "/api/auth/.well-known/jwks.json"))
+    def jwks(self) -> Jwks:
+        """GET /api/auth/.well-known/jwks.json: the public keys that verify tokens."""
+        return self._send(Call("GET", "/api/auth/.well-known/jwks.json", model=Ref("auth", "Jwks")))
 
     def key_status(self) -> KeyStatusResponse:
         """GET /api/auth/key-status."""
@@ -161,18 +178,20 @@ class AdminApi:
         return self._send(Call("POST", "/api/v1/tenants", json=payload, envelope=True,
                                model=Ref("tenants", "TenantOut")))
 
-    def list_tenants(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def list_tenants(self, limit: int = 50, offset: int = 0) -> TenantPage:
         """GET /api/v1/tenants: `tenants`, `total`, `limit`, `offset`."""
-        return self._send(Call("GET", "/api/v1/tenants", params=query(limit=limit, offset=offset), envelope=True))
+        return self._send(Call("GET", "/api/v1/tenants", params=query(limit=limit, offset=offset), envelope=True,
+                               model=Ref("tenants", "TenantPage")))
 
     def get_tenant(self, tenant_id: int) -> TenantOut:
         """GET /api/v1/tenants/{id}."""
         return self._send(Call("GET", f"/api/v1/tenants/{tenant_id}", envelope=True, model=Ref("tenants", "TenantOut")))
 
-    def tenant_members(self, tenant_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def tenant_members(self, tenant_id: int, limit: int = 50, offset: int = 0) -> MemberPage:
         """GET /api/v1/tenants/{id}/members."""
         return self._send(Call("GET", f"/api/v1/tenants/{tenant_id}/members",
-                               params=query(limit=limit, offset=offset), envelope=True))
+                               params=query(limit=limit, offset=offset), envelope=True,
+                               model=Ref("tenants", "MemberPage")))
 
     def set_member(self, tenant_id: int, role: str, *, user_id: int | None = None,
                    username: str | None = None) -> MemberOut:
@@ -181,49 +200,52 @@ class AdminApi:
         return self._send(Call("PUT", f"/api/v1/tenants/{tenant_id}/members", json=payload, envelope=True,
                                model=Ref("tenants", "MemberOut")))
 
-    def remove_member(self, tenant_id: int, user_id: int) -> dict[str, Any]:
+    def remove_member(self, tenant_id: int, user_id: int) -> MemberRemoved:
         """DELETE /api/v1/tenants/{id}/members/{user_id}."""
-        return self._send(Call("DELETE", f"/api/v1/tenants/{tenant_id}/members/{user_id}", envelope=True))
+        return self._send(Call("DELETE", f"/api/v1/tenants/{tenant_id}/members/{user_id}", envelope=True,
+                               model=Ref("tenants", "MemberRemoved")))
 
-    def my_membership(self, tenant_id: int) -> dict[str, Any]:
+    def my_membership(self, tenant_id: int) -> Membership:
         """GET /api/v1/tenant/{id}/membership: the caller's role there."""
-        return self._send(Call("GET", f"/api/v1/tenant/{tenant_id}/membership", envelope=True))
+        return self._send(Call("GET", f"/api/v1/tenant/{tenant_id}/membership", envelope=True,
+                               model=Ref("tenants", "Membership")))
 
     # OAuth credentials
-    def oauth_health(self) -> Any:
+    def oauth_health(self) -> HealthReport:
         """GET /api/auth/oauth/health."""
         return self._send(Call("GET", "/api/auth/oauth/health", model=Ref("oauth", "HealthReport")))
 
-    def oauth_provider_health(self, provider: str) -> Any:
+    def oauth_provider_health(self, provider: str) -> CredentialHealth:
         """GET /api/auth/oauth/health/{provider}."""
         return self._send(Call("GET", f"/api/auth/oauth/health/{provider}", model=Ref("oauth", "CredentialHealth")))
 
-    def oauth_events(self, provider: str | None = None, limit: int = 100, before_id: int | None = None) -> Any:
+    def oauth_events(self, provider: str | None = None, limit: int = 100,
+                     before_id: int | None = None) -> EventsResponse:
         """GET /api/auth/oauth/events: credential lifecycle events, newest first."""
         return self._send(Call("GET", "/api/auth/oauth/events",
                                params=query(provider=provider, limit=limit, before_id=before_id),
                                model=Ref("oauth", "EventsResponse")))
 
-    def oauth_refresh(self, provider: str, max_retries: int = 3) -> Any:
+    def oauth_refresh(self, provider: str, max_retries: int = 3) -> RefreshQueued:
         """POST /api/auth/oauth/refresh/{provider} (superuser)."""
         return self._send(Call("POST", f"/api/auth/oauth/refresh/{provider}", params={"max_retries": max_retries},
                                model=Ref("oauth", "RefreshQueued")))
 
-    def oauth_reset(self, provider: str) -> Any:
+    def oauth_reset(self, provider: str) -> StatusMessage:
         """POST /api/auth/oauth/reset/{provider} (superuser)."""
         return self._send(Call("POST", f"/api/auth/oauth/reset/{provider}", model=Ref("oauth", "StatusMessage")))
 
-    def oauth_providers(self) -> Any:
+    def oauth_providers(self) -> ProvidersResponse:
         """GET /api/auth/oauth/providers."""
         return self._send(Call("GET", "/api/auth/oauth/providers", model=Ref("oauth", "ProvidersResponse")))
 
-    def oauth_register(self, credential: Any) -> Any:
+    def oauth_register(self, credential: Any) -> CredentialOut:
         """POST /api/auth/oauth/credentials (superuser; the secrets never come back)."""
         return self._send(Call("POST", "/api/auth/oauth/credentials",
                                json=body(Ref("oauth", "CredentialCreate"), credential),
                                model=Ref("oauth", "CredentialOut")))
 
-    def oauth_remove(self, provider: str) -> Any:
+    def oauth_remove(self, provider: str) -> StatusMessage:
         """DELETE /api/auth/oauth/credentials/{provider} (superuser)."""
         return self._send(Call("DELETE", f"/api/auth/oauth/credentials/{provider}",
                                model=Ref("oauth", "StatusMessage")))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from autopack.client.calls import Call, Ref, body, query
 
 if TYPE_CHECKING:
+    from autopack.files.schemas import UploadList, UploadResponse
     from autopack.research.schemas import NoteOut, ResearchSession, ResearchSessionDetail
     from autopack.storage.schemas import (
         ApprovalResponse,
@@ -111,17 +112,19 @@ class StorageApi:
                                model=_storage("RecommendationsListResponse")))
 
     # file uploads
-    def upload_file(self, file: str | Path | tuple[str, bytes], run_id: str | None = None) -> dict[str, Any]:
+    def upload_file(self, file: str | Path | tuple[str, bytes], run_id: str | None = None) -> UploadResponse:
         """POST /files/upload: a path, or (name, content); kept among the run's artifacts with `run_id`."""
         if isinstance(file, tuple):
             name, content = file
         else:
             name, content = Path(file).name, Path(file).read_bytes()  # bytes: a retry sends them again whole
-        return self._send(Call("POST", "/files/upload", params=query(run_id=run_id), files={"file": (name, content)}))
+        return self._send(Call("POST", "/files/upload", params=query(run_id=run_id), files={"file": (name, content)},
+                               model=Ref("files", "UploadResponse")))
 
-    def list_files(self, run_id: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    def list_files(self, run_id: str | None = None, limit: int = 100, offset: int = 0) -> UploadList:
         """GET /files: uploads, newest first."""
-        return self._send(Call("GET", "/files", params=query(run_id=run_id, limit=limit, offset=offset)))
+        return self._send(Call("GET", "/files", params=query(run_id=run_id, limit=limit, offset=offset),
+                               model=Ref("files", "UploadList")))
 
     # research sessions
     def research_sessions(self, limit: int = 100, offset: int = 0) -> list[ResearchSession]:

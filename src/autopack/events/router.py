@@ -12,7 +12,7 @@ from autopack.core.database import run_in_read_thread
 from autopack.core.errors import BadRequest, NotFound
 from autopack.events import service
 from autopack.events.service import ALL_EVENTS, EventFilter
-from autopack.events.stream import event_stream
+from autopack.events.stream import EventStreamResponse, event_stream
 
 router = APIRouter(tags=["events"])
 
@@ -34,7 +34,7 @@ def _after(header: str | None, query: int | None) -> int:
     return value
 
 
-@router.get("/runs/{run_id}/events")
+@router.get("/runs/{run_id}/events", response_class=EventStreamResponse)
 async def run_events(run_id: str, last_event_id_header: LastEventId = None,
                      last_event_id: AfterQuery = None, once: Once = False):
     """A run's events as `text/event-stream` (public like GET /runs/{run_id})."""
@@ -44,7 +44,7 @@ async def run_events(run_id: str, last_event_id_header: LastEventId = None,
     return event_stream(EventFilter(run_id=run_id), after, once)
 
 
-@router.get("/api/v1/tenant/{tenant_id}/autopilot/events")
+@router.get("/api/v1/tenant/{tenant_id}/autopilot/events", response_class=EventStreamResponse)
 async def tenant_events(context: ViewerRead, last_event_id_header: LastEventId = None,
                         last_event_id: AfterQuery = None, once: Once = False):
     """The tenant's events (autopilot actions, enforcement, freeze) as `text/event-stream`."""
@@ -52,7 +52,7 @@ async def tenant_events(context: ViewerRead, last_event_id_header: LastEventId =
     return event_stream(EventFilter(tenant_id=context.tenant_id), after, once)
 
 
-@router.get("/events")
+@router.get("/events", response_class=EventStreamResponse)
 async def all_events(_: Annotated[Principal, Depends(require_superuser)],
                      last_event_id_header: LastEventId = None, last_event_id: AfterQuery = None,
                      once: Once = False):

@@ -74,7 +74,12 @@ async def _messages(selection: EventFilter, after: int, once: bool) -> AsyncIter
         subscriber_closed()
 
 
-def event_stream(selection: EventFilter, after: int, once: bool) -> StreamingResponse:
+class EventStreamResponse(StreamingResponse):
+    """A server-sent event stream (its routes' documented media type: SSE, not JSON)."""
+
+    media_type = "text/event-stream"
+
+
+def event_stream(selection: EventFilter, after: int, once: bool) -> EventStreamResponse:
     """`text/event-stream` of the events `selection` matches, starting after `after`."""
-    return StreamingResponse(_messages(selection, after, once), media_type="text/event-stream",
-                             headers=HEADERS)
+    return EventStreamResponse(_messages(selection, after, once), headers=HEADERS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autopack.client.errors import AutopackError, Conflict, NotFound
+from autopack.client.errors import AutopackError, Conflict, NotFound, ValidationFailed
 from autopack.executor.builders import ApproveAll, Auditor, Build, Builder, StepError
 from autopack.executor.waiting import wait_for
 from autopack.executor.workspace import (
@@ -22,6 +22,7 @@ from autopack.executor.workspace import (
 
 DONE_PREFIX = "DONE_"
 BUDGET_EXHAUSTED = "DONE_FAILED_BUDGET_EXHAUSTED"
+NOT_AUTOPACK = "the server at this URL is not an Autopack server (/health is not service: autopack)"
 # A phase an interrupted executor left in progress is retried first, then the queued ones.
 RUNNABLE = ("EXECUTING", "GATE", "CI_RUNNING", "QUEUED")
 
@@ -69,13 +70,16 @@ class Executor:
         """Refuse a server that is not Autopack, or is unhealthy, or does not know the run."""
         try:
             health = self.client.health()
+        except ValidationFailed as exc:
+            if exc.status_code is not None and exc.status_code < 400:  # answered, but not Autopack's document
+                raise ExecutorError(NOT_AUTOPACK) from None
+            raise ExecutorError(f"health check failed: {exc.message}") from None
         except AutopackError as exc:
             raise ExecutorError(f"health check failed: {exc.message}") from None
-        if not isinstance(health, dict) or health.get("service") != "autopack":
-            raise ExecutorError("the server at this URL is not an Autopack server (/health has no "
-                                "service: autopack)")
-        if health.get("status") not in (None, "healthy", "degraded") or health.get("db_ok") is False:
-            raise ExecutorError(f"the server is {health.get('status')}")
+        if health.service != "autopack":
+            raise ExecutorError(NOT_AUTOPACK)
+        if health.status not in ("healthy", "degraded"):
+            raise ExecutorError(f"the server is {health.status}")
         try:
             self.client.get_run(self.run_id)
         except NotFound:
@@ -115,10 +119,9 @@ class Executor:
     def read_kill_switches(self) -> None:
         """The /health kill switches that concern the executor: phase-6 telemetry is sent only when on."""
         try:
-            switches = self.client.health().get("kill_switches") or {}
+            self.phase6_metrics = self.client.health().kill_switches.phase6_metrics
         except AutopackError:
-            switches = {}  # unknown counts as off: the contract's switches default to off
-        self.phase6_metrics = switches.get("phase6_metrics") is True
+            self.phase6_metrics = False  # unknown counts as off: the contract's switches default to off
 
     def wait_for_budget(self) -> bool:
         """Block until the run's hold is lifted (True) or the run ended (False)."""

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from autopack.auth.deps import Principal, actor_of, verify_api_key, verify_read_access
@@ -17,34 +16,11 @@ from autopack.core.responses import json_response
 from autopack.core.settings import get_settings
 from autopack.files import service
 from autopack.files.receiver import Malformed, Receiver, TooLarge, boundary_of
+from autopack.files.schemas import UploadList, UploadResponse
 
 router = APIRouter(tags=["files"])
 NO_FILE = "No file provided"
 OVERHEAD = 64 * 1024  # room for the multipart headers around the file
-
-
-class UploadResponse(BaseModel):
-    """The reference's fields, then the stored record."""
-
-    status: str
-    filename: str
-    stored_as: str
-    size: int
-    relative_path: str
-    id: int
-    sha256: str
-    size_bytes: int
-    content_type: str | None = None
-    run_id: str | None = None
-
-
-class UploadList(BaseModel):
-    """A page of uploads, newest first."""
-
-    files: list[dict]
-    total: int
-    limit: int
-    offset: int
 
 
 def _too_large(limit: int) -> AutopackError:

@@ -36,7 +36,7 @@ class Switch(str, Enum):
 def actions(tenant_id: int = Tenant, status: Status | None = typer.Option(None, "--status", help="Only these."),
             api_url: str | None = ApiUrl, as_json: bool = AsJson) -> None:
     """List the tenant's actions (every page), newest first."""
-    with make_client(api_url) as client:
+    with make_client(api_url) as client, waiting("reading every page"):
         found = list(client.autopilot(tenant_id).list_actions(status=status.value if status else None))
     if as_json:
         return emit_json({"count": len(found), "actions": found})
@@ -74,11 +74,11 @@ def dismiss(tenant_id: int = Tenant, action_id: str = typer.Argument(..., help="
 def freeze(tenant_id: int = Tenant, reason: str = typer.Option(..., "--reason", help="Why (audited)."),
            api_url: str | None = ApiUrl, as_json: bool = AsJson) -> None:
     """Stop every approval and execution for the tenant until unfrozen (tenant admin)."""
-    with make_client(api_url) as client:
+    with make_client(api_url) as client, waiting("freezing"):
         answer = client.autopilot(tenant_id).freeze(reason)
     if as_json:
         return emit_json(answer)
-    out.print(answer["message"])
+    out.print(answer.message)
 
 
 @autopilot_app.command("unfreeze")
@@ -86,11 +86,11 @@ def freeze(tenant_id: int = Tenant, reason: str = typer.Option(..., "--reason", 
 def unfreeze(tenant_id: int = Tenant, reason: str | None = typer.Option(None, "--reason", help="Why (audited)."),
              api_url: str | None = ApiUrl, as_json: bool = AsJson) -> None:
     """Let the tenant's execution resume."""
-    with make_client(api_url) as client:
+    with make_client(api_url) as client, waiting("unfreezing"):
         answer = client.autopilot(tenant_id).unfreeze(reason)
     if as_json:
         return emit_json(answer)
-    out.print(answer["message"])
+    out.print(answer.message)
 
 
 @autopilot_app.command("kill-switch")
@@ -99,8 +99,8 @@ def kill_switch(tenant_id: int = Tenant, position: Switch = typer.Argument(..., 
                 reason: str = typer.Option(..., "--reason", help="Why (required, audited)."),
                 api_url: str | None = ApiUrl, as_json: bool = AsJson) -> None:
     """Turn the tenant's enforcement on or off (tenant admin)."""
-    with make_client(api_url) as client:
+    with make_client(api_url) as client, waiting("switching enforcement"):
         answer = client.autopilot(tenant_id).kill_switch(position is Switch.on, reason)
     if as_json:
         return emit_json(answer)
-    out.print(answer["message"])
+    out.print(answer.message)

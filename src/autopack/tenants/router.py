@@ -7,11 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from autopack.auth.deps import Principal, require_superuser
+from autopack.core.answers import Envelope, documented
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.responses import json_response
 from autopack.tenants import service
 from autopack.tenants.deps import TenantContext, TenantId, tenant_access
-from autopack.tenants.schemas import MemberOut, MemberSet, TenantCreate, TenantOut
+from autopack.tenants.schemas import (
+    MemberOut,
+    MemberPage,
+    MemberRemoved,
+    MemberSet,
+    Membership,
+    TenantCreate,
+    TenantOut,
+    TenantPage,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["tenants"])
 Superuser = Annotated[Principal, Depends(require_superuser)]
@@ -29,14 +39,14 @@ def _member(membership, user) -> dict:
                      created_at=membership.created_at, updated_at=membership.updated_at).model_dump()
 
 
-@router.post("/tenants", status_code=201)
+@router.post("/tenants", status_code=201, responses=documented(Envelope[TenantOut], 201))
 def create_tenant(body: TenantCreate, session: WriteSession, principal: Superuser):
     """Create a tenant."""
     tenant = service.create_tenant(session, slug=body.slug, name=body.name, actor=principal.actor)
     return ok(TenantOut.model_validate(tenant).model_dump(), 201)
 
 
-@router.get("/tenants")
+@router.get("/tenants", responses=documented(Envelope[TenantPage]))
 def list_tenants(session: ReadSession, principal: Superuser, limit: Limit = 50, offset: Offset = 0):
     """Every tenant, paginated."""
     rows, total = service.list_tenants(session, limit, offset)
@@ -44,13 +54,13 @@ def list_tenants(session: ReadSession, principal: Superuser, limit: Limit = 50, 
                "total": total, "limit": limit, "offset": offset})
 
 
-@router.get("/tenants/{tenant_id}")
+@router.get("/tenants/{tenant_id}", responses=documented(Envelope[TenantOut]))
 def get_tenant(session: ReadSession, principal: Superuser, tenant_id: int = TenantId):
     """One tenant."""
     return ok(TenantOut.model_validate(service.get_tenant(session, tenant_id)).model_dump())
 
 
-@router.get("/tenants/{tenant_id}/members")
+@router.get("/tenants/{tenant_id}/members", responses=documented(Envelope[MemberPage]))
 def list_members(session: ReadSession, principal: Superuser, tenant_id: int = TenantId,
                  limit: Limit = 50, offset: Offset = 0):
     """A tenant's members and roles, paginated."""
@@ -60,7 +70,7 @@ def list_members(session: ReadSession, principal: Superuser, tenant_id: int = Te
                "offset": offset})
 
 
-@router.put("/tenants/{tenant_id}/members")
+@router.put("/tenants/{tenant_id}/members", responses=documented(Envelope[MemberOut]))
 def set_member(body: MemberSet, session: WriteSession, principal: Superuser, tenant_id: int = TenantId):
     """Add a member or change a member's role."""
     tenant = service.get_tenant(session, tenant_id)
@@ -69,7 +79,7 @@ def set_member(body: MemberSet, session: WriteSession, principal: Superuser, ten
     return ok(_member(membership, user))
 
 
-@router.delete("/tenants/{tenant_id}/members/{user_id}")
+@router.delete("/tenants/{tenant_id}/members/{user_id}", responses=documented(Envelope[MemberRemoved]))
 def remove_member(session: WriteSession, principal: Superuser, tenant_id: int = TenantId,
                   user_id: int = Path(ge=1, le=2**31 - 1)):
     """Remove a member (effective on their next request)."""
@@ -78,7 +88,7 @@ def remove_member(session: WriteSession, principal: Superuser, tenant_id: int = 
     return ok({"removed": True, "user_id": user_id})
 
 
-@router.get("/tenant/{tenant_id}/membership")
+@router.get("/tenant/{tenant_id}/membership", responses=documented(Envelope[Membership]))
 def my_membership(context: Annotated[TenantContext, Depends(tenant_access("viewer"))]):
     """The caller's role in the tenant."""
     return ok({"tenant_id": context.tenant_id, "role": context.role, "actor": context.actor})

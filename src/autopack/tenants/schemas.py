@@ -1,4 +1,4 @@
-"""Tenant administration models."""
+"""Tenant administration: request bodies and answers (inside the /api/v1 envelope's `data`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from autopack.core.answers import Answer
 
 Role = Literal["viewer", "operator", "admin"]
 
@@ -18,10 +20,10 @@ class TenantCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=255)]
 
 
-class TenantOut(BaseModel):
+class TenantOut(Answer):
     """A tenant."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
     id: int
     slug: str
     name: str
@@ -43,7 +45,7 @@ class MemberSet(BaseModel):
         return self
 
 
-class MemberOut(BaseModel):
+class MemberOut(Answer):
     """A membership."""
 
     user_id: int
@@ -51,3 +53,36 @@ class MemberOut(BaseModel):
     role: Role
     created_at: datetime
     updated_at: datetime
+
+
+class TenantPage(Answer):
+    """GET /tenants: a page of tenants."""
+
+    tenants: list[TenantOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MemberPage(Answer):
+    """GET /tenants/{id}/members: a page of memberships."""
+
+    members: list[MemberOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MemberRemoved(Answer):
+    """DELETE /tenants/{id}/members/{user_id}."""
+
+    removed: bool
+    user_id: int
+
+
+class Membership(Answer):
+    """GET /tenant/{id}/membership: the caller's role in the tenant."""
+
+    tenant_id: int
+    role: str
+    actor: str

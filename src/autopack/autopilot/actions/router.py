@@ -9,9 +9,20 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.actions import service
-from autopack.autopilot.actions.schemas import ActionStatus, ApproveAllRequest, QueueActionRequest
+from autopack.autopilot.actions.schemas import (
+    ActionDecided,
+    ActionPage,
+    ActionQueued,
+    ActionRead,
+    ActionStatus,
+    ActionSummary,
+    ApproveAllRequest,
+    ApproveAllResult,
+    QueueActionRequest,
+)
 from autopack.autopilot.api import OperatorWrite, ViewerRead, ok
 from autopack.autopilot.proposals import Platform
+from autopack.core.answers import Envelope, documented
 from autopack.core.database import ReadSession, WriteSession, run_in_write_transaction
 from autopack.core.handlers import envelope
 from autopack.tenants.deps import TenantContext
@@ -19,7 +30,7 @@ from autopack.tenants.deps import TenantContext
 router = APIRouter(tags=["autopilot"])
 
 
-@router.get("/actions")
+@router.get("/actions", responses=documented(Envelope[ActionPage]))
 def list_actions(ctx: ViewerRead, session: ReadSession,
                  on_date: Annotated[date | None, Query(alias="date", description="UTC day of creation")] = None,
                  status: ActionStatus | None = None, platform: Platform | None = None,
@@ -31,13 +42,13 @@ def list_actions(ctx: ViewerRead, session: ReadSession,
 
 
 # Registered before /actions/{action_id}, so "summary" is never taken for an id.
-@router.get("/actions/summary")
+@router.get("/actions/summary", responses=documented(Envelope[ActionSummary]))
 def actions_summary(ctx: ViewerRead, session: ReadSession, days: Annotated[int, Query(ge=1, le=30)] = 7):
     """Counts of the last `days` days' actions by status and type."""
     return ok(service.summary(session, ctx.tenant_id, days))
 
 
-@router.post("/actions", status_code=201)
+@router.post("/actions", status_code=201, responses=documented(Envelope[ActionQueued], 201))
 async def queue_action(body: QueueActionRequest, ctx: OperatorWrite):
     """Queue an action: enforcement first, then the autopilot level decides on auto-approval."""
     return await run_in_write_transaction(_queue_action, body, ctx)
@@ -57,19 +68,19 @@ def _queue_action(session: Session, body: QueueActionRequest, ctx: TenantContext
     return ok(body, 201)
 
 
-@router.post("/actions/approve-all")
+@router.post("/actions/approve-all", responses=documented(Envelope[ApproveAllResult]))
 def approve_all(body: ApproveAllRequest, ctx: OperatorWrite, session: WriteSession):
     """Approve many queued actions in one transaction; the rest are listed in `skipped`."""
     return ok(service.approve_all(session, ctx.tenant_id, body.action_ids, ctx.actor))
 
 
-@router.get("/actions/{action_id}")
+@router.get("/actions/{action_id}", responses=documented(Envelope[ActionRead]))
 def get_action(action_id: str, ctx: ViewerRead, session: ReadSession):
     """One action."""
     return ok({"action": service.action_view(service.get_action(session, ctx.tenant_id, action_id))})
 
 
-@router.post("/actions/{action_id}/approve")
+@router.post("/actions/{action_id}/approve", responses=documented(Envelope[ActionDecided]))
 async def approve_action(action_id: str, ctx: OperatorWrite):
     """queued → approved; the execution worker applies it."""
     return await run_in_write_transaction(_approve_action, action_id, ctx)
@@ -80,7 +91,7 @@ def _approve_action(session: Session, action_id: str, ctx: TenantContext):
     return ok({"action": service.action_view(action), "message": "Action approved for execution"})
 
 
-@router.post("/actions/{action_id}/dismiss")
+@router.post("/actions/{action_id}/dismiss", responses=documented(Envelope[ActionDecided]))
 async def dismiss_action(action_id: str, ctx: OperatorWrite):
     """queued → dismissed."""
     return await run_in_write_transaction(_dismiss_action, action_id, ctx)

@@ -1,4 +1,4 @@
-"""Request bodies and query types of the action endpoints."""
+"""Request bodies, query types and answers of the action endpoints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from autopack.autopilot.enforcement.schemas import Outcome, Violation
 from autopack.autopilot.proposals import ActionProposal
+from autopack.core.answers import Answer
 
 ActionStatus = Literal["queued", "approved", "applying", "applied", "failed", "dismissed"]
 MAX_APPROVE_ALL = 500
@@ -53,7 +55,7 @@ class ApproveAllRequest(BaseModel):
                           Field(min_length=1, max_length=MAX_APPROVE_ALL)]
 
 
-class ActionOut(BaseModel):
+class ActionOut(Answer):
     """An action as every endpoint shows it (`service.action_view`)."""
 
     id: str
@@ -61,49 +63,76 @@ class ActionOut(BaseModel):
     action_type: str
     entity_type: str
     entity_id: str
-    entity_name: str | None = None
+    entity_name: str | None
     platform: str
     action_json: dict[str, Any]
-    before_value: dict[str, Any] | None = None
-    after_value: dict[str, Any] | None = None
+    before_value: dict[str, Any] | None
+    after_value: dict[str, Any] | None
     status: ActionStatus
     created_at: dt.datetime
-    approved_at: dt.datetime | None = None
-    applied_at: dt.datetime | None = None
-    error: str | None = None
+    approved_at: dt.datetime | None
+    applied_at: dt.datetime | None
+    error: str | None
     requires_approval: bool
     auto_approved: bool
-    reason: str | None = None
-    warnings: list[str] = []
-    created_by: str | None = None
-    approved_by: str | None = None
-    dismissed_at: dt.datetime | None = None
-    dismissed_by: str | None = None
+    reason: str | None
+    warnings: list[str]
+    created_by: str | None
+    approved_by: str | None
+    dismissed_at: dt.datetime | None
+    dismissed_by: str | None
 
 
-class ActionPage(BaseModel):
+class ActionFilters(Answer):
+    """The filters a page was asked for (None: not filtered)."""
+
+    date: dt.date | None
+    status: ActionStatus | None
+    platform: str | None
+
+
+class ActionPage(Answer):
     """GET /actions: a page, newest first; `next_cursor` is None on the last page."""
 
     actions: list[ActionOut]
     count: int
-    filters: dict[str, Any]
+    filters: ActionFilters
     limit: int
-    next_cursor: str | None = None
+    next_cursor: str | None
 
 
-class ActionQueued(BaseModel):
+class ActionSummary(Answer):
+    """GET /actions/summary: counts of the last `days` days' actions, zero-filled."""
+
+    total: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    pending_approval: int
+    days: int
+
+
+class EnforcementDecision(Answer):
+    """What enforcement decided about a queued action."""
+
+    outcome: Outcome
+    confirmed: bool
+    violations: list[Violation]
+    audit_log_id: str | None
+
+
+class ActionQueued(Answer):
     """POST /actions: the queued action and the approval policy's decision."""
 
     action: ActionOut
     auto_approved: bool
     requires_approval: bool
-    reason: str | None = None
-    warnings: list[Any] = []
-    enforcement: Any = None
-    cooldown_ends_at: dt.datetime | None = None
+    reason: str | None
+    warnings: list[str]
+    enforcement: EnforcementDecision
+    cooldown_ends_at: dt.datetime | None = None  # only when a cooldown was let through (advisory)
 
 
-class ActionRead(BaseModel):
+class ActionRead(Answer):
     """GET /actions/{id}."""
 
     action: ActionOut
@@ -115,10 +144,18 @@ class ActionDecided(ActionRead):
     message: str
 
 
-class ApproveAllResult(BaseModel):
+class SkippedAction(Answer):
+    """An id approve-all did not approve, and why."""
+
+    id: str
+    reason: Literal["not_queued", "not_found"]
+    current_status: ActionStatus | None
+
+
+class ApproveAllResult(Answer):
     """POST /actions/approve-all: what was approved, and the ids that were not (unknown or not queued)."""
 
     approved_count: int
     approved_ids: list[str]
-    skipped: list[Any]
+    skipped: list[SkippedAction]
     message: str

@@ -7,15 +7,22 @@ from fastapi import APIRouter
 from autopack.autopilot.actions.service import approved_waiting, pending_count
 from autopack.autopilot.api import AdminWrite, ViewerRead, ok
 from autopack.autopilot.config import service
-from autopack.autopilot.config.schemas import ConfigUpdate, FreezeRequest, UnfreezeRequest
+from autopack.autopilot.config.schemas import (
+    AutopilotStatus,
+    ConfigChanged,
+    ConfigUpdate,
+    FreezeRequest,
+    UnfreezeRequest,
+)
 from autopack.autopilot.execution.service import held_reasons
 from autopack.autopilot.settings import get_autopilot_settings
+from autopack.core.answers import Envelope, documented
 from autopack.core.database import ReadSession, WriteSession
 
 router = APIRouter(tags=["autopilot"])
 
 
-@router.get("/status")
+@router.get("/status", responses=documented(Envelope[AutopilotStatus]))
 def get_status(ctx: ViewerRead, session: ReadSession):
     """Level, caps, pending actions, whether autopilot is enabled or frozen, and why approved actions wait."""
     settings = get_autopilot_settings(session, ctx.tenant_id)
@@ -40,14 +47,14 @@ def get_status(ctx: ViewerRead, session: ReadSession):
     })
 
 
-@router.put("/config")
+@router.put("/config", responses=documented(Envelope[ConfigChanged]))
 def update_config(body: ConfigUpdate, ctx: AdminWrite, session: WriteSession):
     """Change level, caps, feature flags or trust thresholds (partial; null clears a cap)."""
     settings = service.update_config(session, ctx.tenant_id, body.changes(), ctx.actor)
     return ok({"message": "Autopilot configuration updated", "config": service.config_view(settings)})
 
 
-@router.post("/freeze")
+@router.post("/freeze", responses=documented(Envelope[ConfigChanged]))
 def freeze(body: FreezeRequest, ctx: AdminWrite, session: WriteSession):
     """Stop all execution for the tenant until unfrozen."""
     settings = service.set_frozen(session, ctx.tenant_id, True, ctx.actor, body.reason, ctx.user_id)
@@ -55,7 +62,7 @@ def freeze(body: FreezeRequest, ctx: AdminWrite, session: WriteSession):
                "config": service.config_view(settings)})
 
 
-@router.post("/unfreeze")
+@router.post("/unfreeze", responses=documented(Envelope[ConfigChanged]))
 def unfreeze(ctx: AdminWrite, session: WriteSession, body: UnfreezeRequest | None = None):
     """Let execution resume."""
     settings = service.set_frozen(session, ctx.tenant_id, False, ctx.actor, body.reason if body else None,

@@ -1,12 +1,14 @@
-"""Request bodies of PUT /config, POST /freeze and POST /unfreeze."""
+"""Bodies of PUT /config, POST /freeze and POST /unfreeze, and the status and configuration answers."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autopack.autopilot.proposals import MAX_MONEY
+from autopack.core.answers import Answer
 
 Money = Annotated[float, Field(strict=True, gt=0, le=MAX_MONEY, allow_inf_nan=False)]
 Ratio = Annotated[float, Field(strict=True, ge=0, le=1000, allow_inf_nan=False)]
@@ -81,3 +83,65 @@ class UnfreezeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+# Answers (inside the /api/v1 envelope's `data`), key for key as the routes build them.
+
+
+class Caps(Answer):
+    """The four caps (None: no cap)."""
+
+    daily_max: float | None
+    campaign_max: float | None
+    cpa_ceiling: float | None
+    roas_floor: float | None
+
+
+class FeatureFlags(Answer):
+    """The tenant's feature flags."""
+
+    action_dry_run: bool
+    custom_autopilot_rules: bool
+
+
+class AutopilotConfig(Answer):
+    """Everything PUT /config can change, plus the freeze state."""
+
+    autopilot_level: int
+    autopilot_level_name: str
+    enabled: bool
+    caps: Caps
+    feature_flags: FeatureFlags
+    healthy_threshold: float
+    degraded_threshold: float
+    frozen: bool
+    frozen_at: datetime | None
+    frozen_by: str | None
+    frozen_reason: str | None
+    updated_at: datetime | None
+
+
+class ConfigChanged(Answer):
+    """PUT /config, POST /freeze, POST /unfreeze: what happened and the configuration now."""
+
+    message: str
+    config: AutopilotConfig
+
+
+class AutopilotStatus(Answer):
+    """GET /status: level, caps, pending actions, freeze, and why approved actions are held."""
+
+    autopilot_level: int
+    autopilot_level_name: str
+    pending_actions: int
+    caps: Caps
+    enabled: bool
+    frozen: bool
+    frozen_at: datetime | None
+    frozen_reason: str | None
+    feature_flags: FeatureFlags
+    healthy_threshold: float
+    degraded_threshold: float
+    approved_actions: int
+    held: bool
+    held_reasons: list[str]

@@ -12,13 +12,22 @@ from autopack.autopilot.enforcement import admin, audit, config, service
 from autopack.autopilot.enforcement.engine import MODE_DESCRIPTIONS
 from autopack.autopilot.enforcement.schemas import (
     CheckRequest,
+    CheckResult,
+    ConfirmationAccepted,
     ConfirmRequest,
+    InterventionLogPage,
+    KillSwitchChanged,
     KillSwitchRequest,
     Mode,
+    RuleAdded,
     RuleCreate,
+    RuleDeleted,
+    SettingsRead,
     SettingsUpdate,
+    SettingsUpdated,
 )
 from autopack.autopilot.settings import RuleSpec
+from autopack.core.answers import Envelope, documented
 from autopack.core.database import ReadSession, WriteSession, run_in_write_transaction
 from autopack.tenants.deps import TenantContext
 
@@ -26,14 +35,14 @@ router = APIRouter(prefix="/enforcement", tags=["autopilot-enforcement"])
 Filter = Annotated[str | None, Query(min_length=1, max_length=255)]
 
 
-@router.get("/settings")
+@router.get("/settings", responses=documented(Envelope[SettingsRead]))
 def get_settings(context: ViewerRead, session: ReadSession):
     """The tenant's enforcement settings and rules (defaults when nothing is stored)."""
     snapshot = service.get_enforcement_settings(session, context.tenant_id)
     return ok({"settings": config.settings_dict(snapshot), "modes": MODE_DESCRIPTIONS})
 
 
-@router.put("/settings")
+@router.put("/settings", responses=documented(Envelope[SettingsUpdated]))
 def put_settings(body: SettingsUpdate, context: AdminWrite, session: WriteSession):
     """Partial update; explicit null clears a nullable cap."""
     snapshot = admin.update_settings(session, context.tenant_id, body.changes(), actor=context.actor,
@@ -41,7 +50,7 @@ def put_settings(body: SettingsUpdate, context: AdminWrite, session: WriteSessio
     return ok({"message": "Settings updated successfully", "settings": config.settings_dict(snapshot)})
 
 
-@router.post("/check")
+@router.post("/check", responses=documented(Envelope[CheckResult]))
 async def check(body: CheckRequest, context: OperatorWrite):
     """Would this action be allowed? Soft blocks return a confirmation token."""
     return await run_in_write_transaction(_check, body, context)
@@ -56,14 +65,14 @@ def _check(session: Session, body: CheckRequest, context: TenantContext):
                "confirmation_token": result.confirmation_token, "audit_log_id": result.audit_log_id})
 
 
-@router.post("/confirm")
+@router.post("/confirm", responses=documented(Envelope[ConfirmationAccepted]))
 def confirm(body: ConfirmRequest, context: OperatorConfirm, session: WriteSession):
     """Confirm a soft-blocked action (single use; 403 KILL_SWITCH_DISABLED while enforcement is off)."""
     return ok(admin.confirm(session, context.tenant_id, body.confirmation_token,
                             override_reason=body.override_reason, actor=context.actor, user_id=context.user_id))
 
 
-@router.post("/kill-switch")
+@router.post("/kill-switch", responses=documented(Envelope[KillSwitchChanged]))
 def kill_switch(body: KillSwitchRequest, context: AdminKillSwitch, session: WriteSession):
     """Turn enforcement on or off for the tenant (reason required, audited)."""
     audit_log_id = admin.set_kill_switch(session, context.tenant_id, enabled=body.enabled, reason=body.reason,
@@ -74,7 +83,7 @@ def kill_switch(body: KillSwitchRequest, context: AdminKillSwitch, session: Writ
                "audit_log_id": audit_log_id})
 
 
-@router.get("/audit-log")
+@router.get("/audit-log", responses=documented(Envelope[InterventionLogPage]))
 def audit_log(context: ViewerRead, session: ReadSession,
               days: Annotated[int, Query(ge=1, le=90)] = 30,
               limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 100,
@@ -91,14 +100,14 @@ def audit_log(context: ViewerRead, session: ReadSession,
                            **{k: v for k, v in filters.items() if v is not None}}})
 
 
-@router.post("/rules", status_code=201)
+@router.post("/rules", status_code=201, responses=documented(Envelope[RuleAdded], 201))
 def add_rule(body: RuleCreate, context: AdminWrite, session: WriteSession):
     """Add a custom rule (201; 409 RULE_ALREADY_EXISTS; 403 FEATURE_NOT_ENABLED)."""
     spec = admin.add_rule(session, context.tenant_id, RuleSpec(**body.model_dump()), actor=context.actor)
     return ok({"message": f"Rule '{spec.rule_id}' added successfully", "rule": config.rule_dict(spec)}, 201)
 
 
-@router.delete("/rules/{rule_id}")
+@router.delete("/rules/{rule_id}", responses=documented(Envelope[RuleDeleted]))
 def delete_rule(context: AdminWrite, session: WriteSession,
                 rule_id: Annotated[str, Path(min_length=1, max_length=100)]):
     """Delete a custom rule (404 RULE_NOT_FOUND)."""

@@ -1,7 +1,8 @@
-"""Request bodies of the enforcement endpoints: strict numbers, ranges checked (422 on nonsense)."""
+"""Enforcement request bodies (strict numbers, ranges checked: 422 on nonsense) and answers."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
 
 from autopack.autopilot.proposals import MAX_MONEY, ActionProposal, ActionType, EntityType, Platform
 from autopack.autopilot.proposals import _check_numbers as check_numbers
+from autopack.core.answers import Answer
 
 Mode = Literal["advisory", "soft_block", "hard_block"]
 Money = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_MONEY)]
@@ -165,3 +167,149 @@ class RuleCreate(BaseModel):
     enforcement_mode: Mode = "advisory"
     enabled: StrictBool = True
     description: Annotated[str, Field(max_length=1000)] | None = None
+
+
+# Answers (inside the /api/v1 envelope's `data`), key for key as the routes build them.
+
+Outcome = Literal["allowed", "advisory", "soft_block", "hard_block"]
+
+
+class Violation(Answer):
+    """One broken rule: the contract's `type` plus `violation_type`, `rule_id`, `mode` (and `details`)."""
+
+    type: str
+    violation_type: str
+    rule_id: str
+    mode: Mode
+    message: str
+    threshold: float | None
+    actual: float | None
+    details: dict[str, Any] | None = None  # frequency caps only: counts, resets, cooldown end
+
+
+class EnforcementRule(Answer):
+    """A custom rule."""
+
+    rule_id: str
+    rule_type: str
+    threshold_value: float
+    enforcement_mode: Mode
+    enabled: bool
+    description: str | None
+
+
+class EnforcementSettings(Answer):
+    """The tenant's enforcement settings with its custom rules."""
+
+    enforcement_enabled: bool
+    default_mode: Mode
+    max_daily_budget: float | None
+    max_campaign_budget: float | None
+    budget_increase_limit_pct: float
+    min_roas_threshold: float
+    roas_lookback_days: int
+    max_budget_changes_per_day: int
+    min_hours_between_changes: int
+    rules: list[EnforcementRule]
+
+
+class SettingsRead(Answer):
+    """GET /settings: the settings and what each mode means."""
+
+    settings: EnforcementSettings
+    modes: dict[str, str]
+
+
+class SettingsUpdated(Answer):
+    """PUT /settings."""
+
+    message: str
+    settings: EnforcementSettings
+
+
+class CheckResult(Answer):
+    """POST /check: the decision; a soft block carries a single-use confirmation token."""
+
+    allowed: bool
+    mode: Mode
+    outcome: Outcome
+    violations: list[Violation]
+    warnings: list[str]
+    requires_confirmation: bool
+    confirmation_token: str | None
+    audit_log_id: str | None
+
+
+class ConfirmationAccepted(Answer):
+    """POST /confirm: the override is logged; queue the action again with the token."""
+
+    message: str
+    override_logged: bool
+    audit_log_id: str
+    action_type: str
+    entity_type: str
+    entity_id: str
+    expires_at: datetime | None
+
+
+class KillSwitchChanged(Answer):
+    """POST /kill-switch."""
+
+    message: str
+    enforcement_enabled: bool
+    changed_by_user_id: int | None
+    changed_by: str
+    reason: str
+    audit_log_id: str
+
+
+class InterventionLogEntry(Answer):
+    """One row of the intervention log (the contract's entry plus `actor`)."""
+
+    id: str
+    timestamp: datetime
+    action_type: str
+    entity_type: str
+    entity_id: str
+    violation_type: str | None
+    intervention_action: str
+    enforcement_mode: str | None
+    details: dict[str, Any]
+    user_id: int | None
+    override_reason: str | None
+    actor: str | None
+
+
+class InterventionLogFilters(Answer):
+    """The page's query: days, limit and cursor always; a filter only when given."""
+
+    days: int
+    limit: int
+    cursor: str | None
+    intervention_action: str | None = None
+    enforcement_mode: Mode | None = None
+    action_type: str | None = None
+    entity_id: str | None = None
+    violation_type: str | None = None
+
+
+class InterventionLogPage(Answer):
+    """GET /audit-log: newest first; `next_cursor` is None on the last page."""
+
+    logs: list[InterventionLogEntry]
+    count: int
+    next_cursor: str | None
+    filters: InterventionLogFilters
+
+
+class RuleAdded(Answer):
+    """POST /rules."""
+
+    message: str
+    rule: EnforcementRule
+
+
+class RuleDeleted(Answer):
+    """DELETE /rules/{rule_id}."""
+
+    message: str

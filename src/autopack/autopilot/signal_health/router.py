@@ -8,8 +8,14 @@ from autopack.autopilot.actions.schemas import CheckedProposal
 from autopack.autopilot.api import OperatorDryRun, OperatorWrite, ViewerRead, ok
 from autopack.autopilot.proposals import Platform
 from autopack.autopilot.signal_health import service
-from autopack.autopilot.signal_health.schemas import ReadingsRequest
+from autopack.autopilot.signal_health.schemas import (
+    DryRunResult,
+    ReadingsRequest,
+    SignalHealth,
+    SignalHealthRecorded,
+)
 from autopack.autopilot.signal_health.trust_gate import dry_run
+from autopack.core.answers import Envelope, documented
 from autopack.core.database import ReadSession, WriteSession
 
 router = APIRouter(tags=["autopilot"])  # signal-health routes; also mounted at /api/v1/tenant/{id}
@@ -25,7 +31,7 @@ def _health(session, tenant_id: int, platform: str | None) -> dict:
     return data
 
 
-@router.post("/signal-health", status_code=201)
+@router.post("/signal-health", status_code=201, responses=documented(Envelope[SignalHealthRecorded], 201))
 def record_signal_health(body: ReadingsRequest, ctx: OperatorWrite, session: WriteSession):
     """Record readings (one per platform) and answer the resulting health."""
     rows = service.record_readings(session, ctx.tenant_id, [r.model_dump() for r in body.readings], ctx.actor)
@@ -33,13 +39,13 @@ def record_signal_health(body: ReadingsRequest, ctx: OperatorWrite, session: Wri
     return ok({"recorded": recorded, **_health(session, ctx.tenant_id, None)}, 201)
 
 
-@router.get("/signal-health")
+@router.get("/signal-health", responses=documented(Envelope[SignalHealth]))
 def get_signal_health(ctx: ViewerRead, session: ReadSession, platform: Platform | None = None):
     """Current score, status and components: overall and per platform."""
     return ok(_health(session, ctx.tenant_id, platform))
 
 
-@dry_run_router.post("/actions/dry-run")
+@dry_run_router.post("/actions/dry-run", responses=documented(Envelope[DryRunResult]))
 def dry_run_action(body: CheckedProposal, ctx: OperatorDryRun, session: WriteSession):
     """Simulate an action through the trust gate; writes only an audit row."""
     return ok(dry_run(session, ctx.tenant_id, body.proposal(), ctx.actor))

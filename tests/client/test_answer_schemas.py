@@ -1,0 +1,131 @@
+"""Every JSON answer of the app declares its schema; the hot answers (prebuilt JSON, never re-validated on
+the request path) match their documented schemas exactly, so a renamed field fails here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from autopack.autopilot.actions.schemas import ActionDecided, ActionQueued
+from autopack.autopilot.enforcement.schemas import CheckResult
+from autopack.core.answers import Envelope
+from autopack.health.schemas import ServiceHealth
+from autopack.phases.schemas import BuilderResultResponse, MessageResponse
+from autopack.runs.schemas import PhaseStatusResponse, RunResponse
+from autopack.usage.schemas import UsageBatchResponse
+from tests.autopilot.core.conftest import create_tenant, proposal
+from tests.conftest import run_payload
+
+# Answers with no schema on purpose, each with its reason.
+FREE_FORM = {
+    # Telegram reads only the status of its webhook's answer; the body is a note for the logs.
+    ("POST", "/telegram/webhook"),
+}
+
+
+def _json_answers(spec: dict):
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.startswith("2") and "application/json" in content:
+                    yield method.upper(), path, status, content["application/json"].get("schema", {})
+
+
+def _declared(schema: dict) -> bool:
+    return "$ref" in schema or (schema.get("type") == "array" and "$ref" in schema.get("items", {}))
+
+
+def test_every_json_answer_declares_its_schema(client):
+    answers = list(_json_answers(client.app.openapi()))
+    missing = [(method, path, status) for method, path, status, schema in answers
+               if not _declared(schema) and (method, path) not in FREE_FORM]
+    assert missing == []
+    assert FREE_FORM <= {(method, path) for method, path, _, _ in answers}  # no stale exemption
+    assert len(answers) > 90
+
+
+def test_event_streams_are_documented_as_server_sent_events(client):
+    paths = client.app.openapi()["paths"]
+    for path in ("/events", "/runs/{run_id}/events", "/api/v1/tenant/{tenant_id}/autopilot/events"):
+        assert list(paths[path]["get"]["responses"]["200"]["content"]) == ["text/event-stream"]
+
+
+def test_the_schema_modules_the_client_imports_load_neither_fastapi_nor_sqlalchemy():
+    # Found on disk: walking the packages would import them (the database layer among them).
+    probe = ("import importlib, pathlib, sys, autopack\n"
+             "root = pathlib.Path(autopack.__file__).parent\n"
+             "names = ['autopack.' + '.'.join(p.relative_to(root).with_suffix('').parts)"
+             " for p in sorted(root.rglob('schemas.py'))]\n"
+             "for name in names + ['autopack.core.answers', 'autopack.client']:\n"
+             "    importlib.import_module(name)\n"
+             "print(len(names), sorted(m for m in ('fastapi', 'sqlalchemy', 'starlette') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    count, loaded = result.stdout.strip().split(" ", 1)
+    assert (result.returncode, loaded) == (0, "[]"), result.stderr
+    assert int(count) >= 20
+
+
+@pytest.fixture
+def app_client(make_client, monkeypatch):
+    """The development app with the execution worker off (actions stay where the test put them)."""
+    monkeypatch.setenv("AUTOPACK_AUTOPILOT_WORKER", "0")
+    return make_client()
+
+
+def _exact(model, response, status: int = 200):
+    assert response.status_code == status, response.text
+    # Strict about unknown keys at every depth, whatever the schema's own setting.
+    return model.model_validate(response.json(), extra="forbid")
+
+
+def test_the_executors_hot_answers_match_their_schemas_exactly(app_client):
+    health = _exact(ServiceHealth, app_client.get("/health"))
+    assert health.status == "healthy"
+    started = _exact(RunResponse, app_client.post("/runs/start", json=run_payload("hot-run", 1, 2)), 201)
+    read = _exact(RunResponse, app_client.get("/runs/hot-run"))
+    assert read.id == started.id == "hot-run" and [p.phase_id for p in read.tiers[0].phases] == ["F1.1", "F1.2"]
+    moved = _exact(PhaseStatusResponse, app_client.post("/runs/hot-run/phases/F1.1/update_status",
+                                                        json={"state": "EXECUTING"}))
+    assert moved.phase["state"] == "EXECUTING"
+    built = _exact(BuilderResultResponse, app_client.post("/runs/hot-run/phases/F1.1/builder_result", json={
+        "run_id": "hot-run", "phase_id": "F1.1", "status": "success", "tokens_used": 10}))
+    assert built.phase_id == "F1.1"
+    _exact(MessageResponse, app_client.post("/runs/hot-run/phases/F1.1/auditor_result", json={
+        "run_id": "hot-run", "phase_id": "F1.1", "review_notes": "fine", "recommendation": "approve"}))
+    usage = _exact(UsageBatchResponse, app_client.post("/runs/hot-run/usage", json={"events": [
+        {"provider": "openai", "model": "gpt", "role": "builder", "phase_id": "F1.1", "total_tokens": 7}]}), 201)
+    assert usage.total_tokens == 7
+
+
+def test_the_autopilots_hot_answers_match_their_schemas_exactly(app_client):
+    acme = create_tenant("hot-acme")
+    settings = app_client.put(acme.url("/enforcement/settings"), headers=acme.admin,
+                              json={"default_mode": "advisory", "budget_increase_limit_pct": 10.0})
+    assert settings.status_code == 200, settings.text
+    check = _exact(Envelope[CheckResult], app_client.post(acme.url("/enforcement/check"), headers=acme.operator, json={
+        "action_type": "budget_increase", "entity_type": "campaign", "entity_id": "c-9",
+        "proposed_value": {"daily_budget": 600}, "current_value": {"daily_budget": 500}}))
+    assert (check.data.outcome, check.data.allowed) == ("advisory", True)
+    assert check.data.violations[0].type == "budget_increase_limit"
+    queued = _exact(Envelope[ActionQueued], app_client.post(acme.url("/actions"), headers=acme.operator,
+                                                           json=proposal()), 201)
+    assert queued.data.enforcement.outcome == "advisory" and queued.data.action.status == "queued"
+    approved = _exact(Envelope[ActionDecided], app_client.post(acme.url(f"/actions/{queued.data.action.id}/approve"),
+                                                               headers=acme.operator))
+    assert approved.data.action.status == "approved"
+
+
+def test_a_renamed_answer_field_fails_validation(app_client):
+    acme = create_tenant("renamed")
+    body = app_client.post(acme.url("/enforcement/check"), headers=acme.operator, json={
+        "action_type": "pause_campaign", "entity_type": "campaign", "entity_id": "c-1",
+        "proposed_value": {"status": "paused"}}).json()
+    Envelope[CheckResult].model_validate(body)
+    body["data"]["is_allowed"] = body["data"].pop("allowed")
+    with pytest.raises(ValidationError) as caught:
+        Envelope[CheckResult].model_validate(body)  # the schema's own setting: unknown keys refused
+    assert {e["type"] for e in caught.value.errors()} == {"missing", "extra_forbidden"}
