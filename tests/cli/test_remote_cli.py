@@ -137,3 +137,52 @@ def test_the_command_line_starts_without_the_server_stack():
     result = subprocess.run([str(AUTOPACK.with_name("python")), "-c", probe], capture_output=True, text=True,
                             timeout=60)
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+
+
+# Runs `autopack ARGS` in-process and, at exit, names the server-stack modules the command loaded.
+SERVER_STACK_PROBE = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\nloaded: " + " ".join(sorted(
+    m for m in ("fastapi", "sqlalchemy", "starlette") if m in sys.modules)) + "\\n"))
+sys.argv[0] = "autopack"
+from autopack.cli import app
+app()
+"""
+
+
+def test_every_remote_command_path_runs_without_the_server_stack(server, admin, tmp_path):
+    # Each command reads (and parses into the server's schemas) a real answer: schemas load on first use.
+    admin.start_run(run_payload("stackless", 1, 1))
+    asked = admin.request_approval("stackless", "F1.1", context="delete")
+    governed = [admin.create_governance_request({"run_id": "stackless", "phase_id": "F1.1",
+                                                 "requested_paths": [f"config/{n}.yaml"]}) for n in range(2)]
+    make_user("stackless-admin", "correct-horse-8")
+    with session_scope() as session:
+        tenant = tenants.create_tenant(session, slug="stackless-co", name="Stackless", actor="test")
+        tenant_id = str(tenant.id)
+    queued = admin.autopilot(int(tenant_id)).create_action({
+        "action_type": "pause_campaign", "entity_type": "campaign", "entity_id": "c1", "platform": "meta",
+        "action_json": {"type": "pause_campaign"}})
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(resources.files("autopack.remote").joinpath("example_plan.yaml").read_text())
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTOPACK_API_KEY", "AUTOPACK_TOKEN", "XDG_CONFIG_HOME")}
+    env.update({"HOME": str(tmp_path), "AUTOPACK_URL": server, "AUTOPACK_API_KEY": INSTANCE_KEY, "COLUMNS": "200"})
+    commands = [
+        ("runs", "list"), ("runs", "show", "stackless", "--json"), ("runs", "start", str(plan), "--run-id", "s2"),
+        ("runs", "watch", "stackless-done"),
+        ("approvals", "list"), ("approvals", "approve", str(asked.approval_id)),
+        ("governance", "list", "--json"), ("governance", "approve", governed[0].request_id),
+        ("governance", "deny", governed[1].request_id),
+        ("autopilot", "actions", tenant_id), ("autopilot", "dismiss", tenant_id, queued.action.id),
+        ("autopilot", "freeze", tenant_id, "--reason", "x"), ("autopilot", "unfreeze", tenant_id),
+        ("autopilot", "kill-switch", tenant_id, "off", "--reason", "x"),
+        ("events", "--run", "stackless", "--once"),
+        ("login", "--username", "stackless-admin", "--password-stdin"),
+    ]
+    admin.start_run(run_payload("stackless-done", 1, 1))
+    admin.update_phase_status("stackless-done", "F1.1", "COMPLETE")
+    for args in commands:
+        result = subprocess.run([str(AUTOPACK.with_name("python")), "-c", SERVER_STACK_PROBE, *args], env=env,
+                                input="correct-horse-8\n", capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        assert result.stderr.rstrip().endswith("loaded:"), (args, result.stderr)

@@ -15,12 +15,12 @@ from autopack.auth.privileges import require_runner
 from autopack.core.database import ReadSession, WriteSession
 from autopack.core.responses import json_response
 from autopack.governance import service
+from autopack.governance.params import RequestId
 from autopack.governance.schemas import (
     GovernanceRequestCreate,
     GovernanceRequestDetail,
     GovernanceRequestOut,
     PendingPage,
-    RequestId,
 )
 
 router = APIRouter(prefix="/governance", tags=["governance"])

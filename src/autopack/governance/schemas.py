@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field
 
 from autopack.core.ids import storable as _storable
@@ -13,7 +12,6 @@ from autopack.governance.paths import unsafe_reason
 from autopack.runs.schemas import PhaseId, RunId
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
-RequestId = Annotated[str, Path(min_length=1, max_length=64)]  # a request id in a URL path
 
 
 def _safe_path(value: str) -> str:

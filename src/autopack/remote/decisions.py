@@ -15,7 +15,7 @@ governance_app = typer.Typer(help="Governance requests (protected paths): list, 
 @remote
 def list_approvals(api_url: str | None = ApiUrl, as_json: bool = AsJson) -> None:
     """List every pending approval request."""
-    with make_client(api_url) as client:
+    with make_client(api_url) as client, waiting("reading every page"):
         pending = list(client.iter_pending_approvals())
     if as_json:
         return emit_json({"count": len(pending), "requests": pending})
@@ -54,7 +54,7 @@ def reject(approval_id: int = typer.Argument(..., help="The approval request's i
 @remote
 def list_governance(api_url: str | None = ApiUrl, as_json: bool = AsJson) -> None:
     """List every pending governance request."""
-    with make_client(api_url) as client:
+    with make_client(api_url) as client, waiting("reading every page"):
         pending = list(client.iter_governance_pending())
     if as_json:
         return emit_json({"count": len(pending), "pending_requests": pending})
