@@ -50,6 +50,8 @@ POLICIES: list[tuple[set[str], str, set[int], str | None]] = [
     # every event of the control plane is for the instance key or a superuser.
     ({"GET"}, r"^/runs/[^/]+/events$", PUBLIC, None),
     ({"GET"}, r"^/events$", DENIED, SUPERUSER),
+    # A phase's builder and auditor results: public like GET /runs/{run_id} (full=true: operators only).
+    ({"GET"}, r"^/runs/[^/]+/phases/[^/]+/results$", PUBLIC, None),
     # The contract's public executor reads (Auth: None).
     ({"GET"}, r"^/runs/[^/]+(/issues/index|/errors|/errors/summary)?$|^/project/issues/backlog$", PUBLIC, None),
     ({"GET"}, r"^/approval/status/[^/]+$|^/governance/pending$", PUBLIC, None),

@@ -9,7 +9,7 @@ from autopack.core.database import get_engine
 from autopack.core.migrate import current_revisions, head_revisions
 from autopack.db.base import Base
 
-AREAS = {"0014", "0011", "0004", "0028", "0007", "0008", "0009", "0027", "0016", "0023", "0020",
+AREAS = {"0014", "0011", "0004", "0028", "0007", "0008", "0009", "0027", "0016", "0029", "0020",
          "0022", "0024", "0025"}  # one head per area (0002 is their base)
 
 

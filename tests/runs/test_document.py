@@ -156,3 +156,26 @@ def test_postgresql_reads_the_run_tiers_and_phases_in_one_snapshot(client, start
     assert {p["name"] for p in doc["phases"]} != {"changed"}  # the snapshot of the first query
     monkeypatch.setattr(service, "_raw_rows", real)
     assert {p["name"] for p in json.loads(document.read_run_document(started_run))["phases"]} == {"changed"}
+
+
+def test_rendering_carries_each_phases_results_summary(client):
+    """Builder and auditor results with awkward labels and counts: both renderings agree on every summary."""
+    assert client.post("/runs/start", json=_odd_run()).status_code == 201
+    label = ODD_TEXT[:64]
+    for phase_id, attempt in (("P0", 1), ("P0", 2), ("P3", 1)):
+        response = client.post(f"/runs/odd-run/phases/{phase_id}/builder_result", json={
+            "run_id": "odd-run", "phase_id": phase_id, "status": label, "builder_attempts": attempt,
+            "files_changed": [ODD_TEXT, "a.py"], "lines_added": 2**31 - 1, "lines_removed": 0,
+            "tokens_used": 2**40})
+        assert response.status_code == 200, response.text
+    response = client.post("/runs/odd-run/phases/P3/auditor_result", json={
+        "run_id": "odd-run", "phase_id": "P3", "review_notes": ODD_TEXT, "recommendation": label,
+        "confidence": "", "tokens_used": 5})
+    assert response.status_code == 200, response.text
+    rendered = _assert_same("odd-run")
+    summaries = {p["phase_id"]: p["results_summary"] for p in rendered["phases"]}
+    assert (summaries["P0"]["builder_results"], summaries["P0"]["builder_status"]) == (2, label)
+    assert (summaries["P0"]["lines_added"], summaries["P0"]["builder_tokens"]) == (2**31 - 1, 2**40)
+    assert (summaries["P3"]["auditor_verdict"], summaries["P3"]["auditor_confidence"]) == (label, "")
+    assert summaries["P1"]["builder_at"] is None and summaries["P1"]["auditor_results"] == 0
+    assert client.get("/runs/odd-run").json() == rendered

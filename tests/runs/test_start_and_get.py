@@ -19,6 +19,7 @@ PHASE_KEYS = {
     "id", "phase_id", "run_id", "tier_id", "name", "description", "state", "task_category",
     "complexity", "builder_mode", "phase_index", "scope", "intention_refs",
 }
+PHASE_ADDED_KEYS = {"results_summary"}  # added to the reference's shape: what the executor last reported
 
 
 def test_start_returns_the_reference_shape(client):
@@ -38,7 +39,8 @@ def test_start_returns_the_reference_shape(client):
     assert [p["phase_id"] for p in body["tiers"][0]["phases"]] == ["F1.1", "F1.2"]
     assert [p["phase_id"] for p in body["phases"]] == ["F1.1", "F1.2", "F2.1", "F2.2"]
     first = body["phases"][0]
-    assert set(first) == PHASE_KEYS
+    assert set(first) == PHASE_KEYS | PHASE_ADDED_KEYS
+    assert first["results_summary"]["builder_results"] == 0 and first["results_summary"]["auditor_verdict"] is None
     assert first["tier_id"] == body["tiers"][0]["id"]  # integer FK, not "T1"
     assert first["state"] == "QUEUED"
 

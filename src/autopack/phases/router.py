@@ -1,20 +1,25 @@
-"""Endpoints that move a phase: state updates, builder and auditor results, governance decisions (thin)."""
+"""Endpoints of a phase: state updates, builder and auditor results (and their list), governance decisions."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from autopack.auth.deps import Principal, actor_of
+from autopack.auth.deps import Principal, actor_of, verify_read_access
 from autopack.auth.privileges import Runner, raiser_check, require_decider
-from autopack.core.database import WriteSession, run_in_write_transaction
+from autopack.core.database import ReadSession, WriteSession, run_in_write_transaction
 from autopack.core.responses import json_response
-from autopack.governance.params import RequestId
-from autopack.governance.schemas import DecisionResponse
-from autopack.phases import results
+from autopack.governance.schemas import DecisionResponse, RequestId
+from autopack.phases import history, results
 from autopack.phases.governance import decide_request
-from autopack.phases.schemas import AuditorResult, BuilderResult, BuilderResultResponse, MessageResponse
+from autopack.phases.schemas import (
+    AuditorResult,
+    BuilderResult,
+    BuilderResultResponse,
+    MessageResponse,
+    PhaseResultsPage,
+)
 from autopack.runs.schemas import PhaseStatusResponse, PhaseStatusUpdate
 
 router = APIRouter()
@@ -45,6 +50,19 @@ async def auditor_result(run_id: str, phase_id: str, result: AuditorResult, prin
     """Persist an auditor review."""
     return await run_in_write_transaction(results.submit_auditor_result, run_id, phase_id, result,
                                           actor_of(principal))
+
+
+@router.get("/runs/{run_id}/phases/{phase_id}/results", response_model=PhaseResultsPage, tags=["runs"])
+def phase_results(run_id: str, phase_id: str, request: Request, session: ReadSession,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                  offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, full: bool = False):
+    """Every builder and auditor result of a phase, oldest first; public like GET /runs/{run_id}.
+
+    `full=true` adds patch texts and probe outputs: operators only (as GET /governance/request/{id}).
+    """
+    if full:
+        verify_read_access(request)
+    return json_response(history.list_results(session, run_id, phase_id, limit, offset, full=full))
 
 
 @router.post("/governance/approve/{request_id}", response_model=DecisionResponse, tags=["governance"])

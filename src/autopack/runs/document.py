@@ -40,9 +40,20 @@ def json_value_sql(attribute, alias: str) -> str:  # noqa: ANN001 - an ORM colum
     return ref
 
 
+def _pairs(items, alias: str) -> str:  # noqa: ANN001 - (key, ORM column attribute) pairs
+    return ", ".join(f"'{key}', {json_value_sql(c, alias)}" for key, c in items)
+
+
 def _object(columns, alias: str) -> str:
-    pairs = ", ".join(f"'{c.key}', {json_value_sql(c, alias)}" for c in columns)
-    return f"json_object({pairs})"
+    return f"json_object({_pairs(((c.key, c) for c in columns), alias)})"
+
+
+def _phase_object(alias: str) -> str:
+    """A phase's object: its response columns, then its `results_summary` object (json_object nests it
+    as JSON, not as a string)."""
+    phase = _pairs(((c.key, c) for c in service.RESPONSE_PHASE_COLUMNS), alias)
+    summary = _pairs(service.RESULTS_SUMMARY_COLUMNS, alias)
+    return f"json_object({phase}, 'results_summary', json_object({summary}))"
 
 
 def _array(subquery: str) -> str:
@@ -63,7 +74,7 @@ def _sqlite_statement() -> str:
     (MATERIALIZED) and used for the tiers' lists and the flat list. Aggregates follow the ORDER BY of
     their sub-query: SQLite never flattens an ordered sub-query into an aggregate.
     """
-    phase = _object(service.RESPONSE_PHASE_COLUMNS, "ph")
+    phase = _phase_object("ph")
     tier = _object(service.TIER_COLUMNS, "t")
     run = _object(service.RUN_COLUMNS, "r")
     tier_phases = _array("SELECT doc FROM p WHERE p.tier_pk = t.id ORDER BY p.phase_index, p.id")

@@ -97,6 +97,24 @@ class RunStartRequest(BaseModel):
     phases: Annotated[list[PhaseCreate], Field(max_length=2000)] = []
 
 
+class PhaseResultsSummary(BaseModel):
+    """What the executor last reported for a phase: its latest builder result and auditor verdict."""
+
+    builder_results: int  # builder results stored for the phase
+    builder_attempts: int
+    builder_status: str | None  # null until a builder result arrives
+    files_changed: int
+    lines_added: int
+    lines_removed: int
+    builder_tokens: int
+    builder_at: datetime | None
+    auditor_results: int
+    auditor_verdict: str | None  # the latest recommendation: approve, revise, escalate ...
+    auditor_confidence: str | None
+    auditor_at: datetime | None
+    tokens_used: int  # the phase's tokens, as counted in the run's
+
+
 class PhaseResponse(BaseModel):
     """A phase as GET /runs/{run_id} shows it (`tier_id` is the tier row's integer id)."""
 
@@ -113,6 +131,7 @@ class PhaseResponse(BaseModel):
     phase_index: int
     scope: dict[str, Any] | None
     intention_refs: dict[str, Any] | None
+    results_summary: PhaseResultsSummary | None = None  # absent from servers before it existed
 
 
 class TierResponse(BaseModel):

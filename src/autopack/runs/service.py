@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -40,6 +40,18 @@ RESPONSE_PHASE_COLUMNS = (
     Phase.scope, Phase.intention_refs,
 )
 _RESPONSE_PHASE_KEYS = tuple(c.key for c in RESPONSE_PHASE_COLUMNS)
+# Each phase's `results_summary` object: (key, column), in the document's order.
+RESULTS_SUMMARY_COLUMNS = (
+    ("builder_results", Phase.builder_results_count), ("builder_attempts", Phase.builder_attempts),
+    ("builder_status", Phase.last_builder_status), ("files_changed", Phase.last_builder_files_changed),
+    ("lines_added", Phase.last_builder_lines_added), ("lines_removed", Phase.last_builder_lines_removed),
+    ("builder_tokens", Phase.last_builder_tokens), ("builder_at", Phase.last_builder_at),
+    ("auditor_results", Phase.auditor_results_count), ("auditor_verdict", Phase.last_auditor_verdict),
+    ("auditor_confidence", Phase.last_auditor_confidence), ("auditor_at", Phase.last_auditor_at),
+    ("tokens_used", Phase.tokens_used),
+)
+_SUMMARY_KEYS = tuple(key for key, _ in RESULTS_SUMMARY_COLUMNS)
+_SUMMARY_TIMES = ("builder_at", "auditor_at")
 
 
 _INSERT_RUN_EVENT = insert(RunEvent)
@@ -158,9 +170,11 @@ _TIER_SELECT = (select(*TIER_COLUMNS).where(Tier.run_id == bindparam("run_id"))
 # JSON columns come back as their JSON text and are embedded as-is (orjson.Fragment): no decode
 # and re-encode of every phase's scope on the executor's most frequent call.
 _PHASE_SELECT = (
-    select(*[cast(c, Text).label(c.key) if c.key in _JSON_KEYS else c for c in RESPONSE_PHASE_COLUMNS])
+    select(*[cast(c, Text).label(c.key) if c.key in _JSON_KEYS else c for c in RESPONSE_PHASE_COLUMNS],
+           *[c for _, c in RESULTS_SUMMARY_COLUMNS])
     .where(Phase.run_id == bindparam("run_id")).order_by(Phase.phase_index, Phase.id)
 )
+_SUMMARY_START = len(RESPONSE_PHASE_COLUMNS)
 
 
 def _raw_rows(conn, stmt, params) -> list[tuple]:
@@ -176,6 +190,22 @@ def _json_fragment(text: str | None):
     return None if text is None else orjson.Fragment(text)
 
 
+def _utc(value: datetime | str | None) -> datetime | None:
+    """A timestamp of a plain DB-API row as the ORM would give it (SQLite hands back its text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _results_summary(values: tuple) -> dict[str, Any]:
+    summary = dict(zip(_SUMMARY_KEYS, values))
+    for key in _SUMMARY_TIMES:
+        summary[key] = _utc(summary[key])
+    return summary
+
+
 def serialize_run(session: Session, run_id: str) -> dict[str, Any]:
     """The RunResponse document for `run_id`: three queries in one read transaction, any run size."""
     conn = session.connection()
@@ -189,6 +219,7 @@ def serialize_run(session: Session, run_id: str) -> dict[str, Any]:
         phase = dict(zip(_RESPONSE_PHASE_KEYS, row))
         phase["scope"] = _json_fragment(phase["scope"])
         phase["intention_refs"] = _json_fragment(phase["intention_refs"])
+        phase["results_summary"] = _results_summary(row[_SUMMARY_START:])
         phases.append(phase)
     by_tier: dict[int, list[dict]] = {}
     for phase in phases:
