@@ -10,7 +10,8 @@ from autopack.auth.deps import Principal, actor_of, verify_read_access
 from autopack.auth.privileges import Runner, raiser_check, require_decider
 from autopack.core.database import ReadSession, WriteSession, run_in_write_transaction
 from autopack.core.responses import json_response
-from autopack.governance.schemas import DecisionResponse, RequestId
+from autopack.governance.params import RequestId
+from autopack.governance.schemas import DecisionResponse
 from autopack.phases import history, results
 from autopack.phases.governance import decide_request
 from autopack.phases.schemas import (
