@@ -82,6 +82,22 @@ def test_runs_start_list_show_with_tables_json_and_exit_codes(cli, tmp_path):
     assert events.returncode == 0 and types[0] == "run.created" or "run.state_changed" in types
 
 
+def test_runs_show_summarises_what_the_executor_reported(cli, admin):
+    admin.start_run(run_payload("reported", 1, 2))
+    for attempt in (1, 2):
+        admin.submit_builder_result("reported", "F1.1", {
+            "run_id": "reported", "phase_id": "F1.1", "status": "success", "builder_attempts": attempt,
+            "files_changed": ["a.py", "b.py"], "lines_added": 12, "lines_removed": 3, "tokens_used": 450})
+    admin.submit_auditor_result("reported", "F1.1", {
+        "run_id": "reported", "phase_id": "F1.1", "review_notes": "ok", "recommendation": "approve"})
+    shown = cli("runs", "show", "reported")
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [row for row in shown.stdout.splitlines() if "F1.1" in row]
+    assert "attempt 2 success: 2 files +12/-3, 450 tokens" in line and "approve" in line
+    (quiet,) = [row for row in shown.stdout.splitlines() if "F1.2" in row]
+    assert "attempt" not in quiet and "approve" not in quiet
+
+
 def test_approvals_and_governance_list_and_decide(cli, admin):
     admin.start_run(run_payload("decided", 1, 1))
     asked = admin.request_approval("decided", "F1.1", context="delete")

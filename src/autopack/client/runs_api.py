@@ -75,6 +75,14 @@ class RunsApi:
                                json=body(Ref("phases", "AuditorResult"), result),
                                model=Ref("phases", "MessageResponse")))
 
+    def phase_results(self, run_id: str, phase_id: str, page_size: int = 100, full: bool = False):
+        """Every builder and auditor result of a phase, oldest first, page after page (`full`: patch texts
+        and probe outputs, for a caller with operator read access)."""
+        call = Call("GET", _phase(run_id, phase_id, "results"),
+                    params=query(limit=page_size, offset=0, full="true" if full else None),
+                    model=Ref("phases", "PhaseResultsPage"))
+        return self._iterate(call, lambda call, page: (page.results, next_offset(call, page, "results")))
+
     def record_issue(self, run_id: str, phase_id: str, issue_key: str, *, severity: str, source: str,
                      category: str, task_category: str | None = None, complexity: str | None = None,
                      evidence_refs: list[str] | None = None) -> RecordIssueResponse:

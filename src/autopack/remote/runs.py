@@ -100,9 +100,18 @@ def show_run(run_id: str = typer.Argument(..., help="The run."), api_url: str | 
     out.print(f"run {run.id}: {run.state}  tokens {run.tokens_used}/{run.token_cap}")
     rows = []
     for tier in run.tiers:
-        rows.append((tier.tier_id, "", tier.name, tier.state))
-        rows.extend(("", p.phase_id, p.name, p.state) for p in tier.phases)
-    emit_table("tiers and phases", ["tier", "phase", "name", "state"], rows)
+        rows.append((tier.tier_id, "", tier.name, tier.state, "", ""))
+        rows.extend(("", p.phase_id, p.name, p.state, *_reported(p.results_summary)) for p in tier.phases)
+    emit_table("tiers and phases", ["tier", "phase", "name", "state", "last builder result", "auditor"], rows)
+
+
+def _reported(summary: Any) -> tuple[str, str]:  # noqa: ANN401 - a PhaseResultsSummary or None
+    """The phase's latest builder result and auditor verdict, in a few words ("" before any)."""
+    if summary is None or not summary.builder_results:
+        return "", (summary.auditor_verdict or "") if summary is not None else ""
+    builder = (f"attempt {summary.builder_attempts} {summary.builder_status}: {summary.files_changed} files "
+               f"+{summary.lines_added}/-{summary.lines_removed}, {summary.builder_tokens} tokens")
+    return builder, summary.auditor_verdict or ""
 
 
 @runs_app.command("start")
