@@ -203,7 +203,9 @@ class RequestGuardMiddleware:
         if total > self.max_bytes:
             return await self._too_large(send, scope)
         body = b"".join(chunks)
-        if _UNSTORABLE_JSON.search(body):
+        # Every refused form is a \u escape: a body without one (a memchr scan) skips the regex, which
+        # costs a few milliseconds per 100 KB (a run of 500 phases).
+        if b"\\u" in body and _UNSTORABLE_JSON.search(body):
             return await self._reply(send, scope, 422, "Text may not contain NUL characters or unpaired "
                                      "surrogates", "VALIDATION_ERROR")
         if has_non_finite_number(body):

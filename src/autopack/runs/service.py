@@ -17,6 +17,7 @@ from autopack.core.errors import BadRequest, NotFound
 from autopack.core.ids import is_storable
 from autopack.core.mirror import mirror_after_commit
 from autopack.db.base import utcnow
+from autopack.db.bulk import insert_many
 from autopack.db.models import Phase, Run, RunEvent, Tier
 from autopack.db.records import Record, split_row
 from autopack.events import log as events
@@ -55,7 +56,6 @@ _SUMMARY_TIMES = ("builder_at", "auditor_at")
 
 
 _INSERT_RUN_EVENT = insert(RunEvent)
-_INSERT_PHASES = insert(Phase.__table__)
 
 
 def record_event(session: Session, run_id: str, entity: str, from_state: str | None, to_state: str,
@@ -115,22 +115,25 @@ def start_run(session: Session, request: RunStartRequest, actor: str) -> str:
              for t in request.tiers],
         ).all()
         tier_pk = {tier_id: pk for pk, tier_id in rows}
-    if request.phases:
-        session.connection().execute(  # Core executemany: the ORM's bulk layer cost more than the rows
-            _INSERT_PHASES,
-            [dict(run_id=run.id, phase_id=p.phase_id, phase_index=p.phase_index,
-                  tier_id=tier_pk[p.tier_id], name=p.name, description=p.description,
-                  state="QUEUED", task_category=p.task_category, complexity=p.complexity,
+    if request.phases:  # the driver's executemany: Core's per-row processing cost more than the rows
+        insert_many(
+            session.connection(), Phase.__table__,
+            dict(run_id=run.id, state="QUEUED", created_at=now, updated_at=now),
+            [dict(phase_id=p.phase_id, phase_index=p.phase_index, tier_id=tier_pk[p.tier_id], name=p.name,
+                  description=p.description, task_category=p.task_category, complexity=p.complexity,
                   builder_mode=p.builder_mode, scope=p.scope,
                   intention_refs=p.intention_refs.model_dump() if p.intention_refs else None,
-                  incident_token_cap=p.incident_token_cap, created_at=now, updated_at=now)
+                  incident_token_cap=p.incident_token_cap)
              for p in request.phases],
         )
     record_event(session, run.id, "run", None, "RUN_CREATED", actor)
 
     run_snap = _run_snapshot(run, len(request.tiers))
+    phase_keys_of: dict[str, list[str]] = {}
+    for p in request.phases:
+        phase_keys_of.setdefault(p.tier_id, []).append(p.phase_id)
     tiers = [layout.TierSnapshot(t.tier_id, t.tier_index, t.name, t.description, "PENDING",
-                                 tuple(p.phase_id for p in request.phases if p.tier_id == t.tier_id))
+                                 tuple(phase_keys_of.get(t.tier_id, ())))
              for t in request.tiers]
     phases = [layout.PhaseSnapshot(p.phase_id, p.phase_index, p.name, p.tier_id, "QUEUED",
                                    p.description, p.task_category, p.complexity, 0, 0, 0, 0, now)
