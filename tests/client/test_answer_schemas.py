@@ -78,8 +78,21 @@ def app_client(make_client, monkeypatch):
 
 def _exact(model, response, status: int = 200):
     assert response.status_code == status, response.text
+    body = response.json()
     # Strict about unknown keys at every depth, whatever the schema's own setting.
-    return model.model_validate(response.json(), extra="forbid")
+    answer = model.model_validate(body, extra="forbid")
+    _in_declared_order(answer, body)
+    return answer
+
+
+def _in_declared_order(answer, body: dict) -> None:
+    """The answer's keys come in the order its schema declares them (down through nested schemas)."""
+    declared = list(type(answer).model_fields)
+    assert list(body) == [name for name in declared if name in body], (type(answer).__name__, list(body))
+    for name in body:
+        value = getattr(answer, name)
+        if hasattr(value, "model_fields") and isinstance(body[name], dict):
+            _in_declared_order(value, body[name])
 
 
 def test_the_executors_hot_answers_match_their_schemas_exactly(app_client):
@@ -129,3 +142,73 @@ def test_a_renamed_answer_field_fails_validation(app_client):
     with pytest.raises(ValidationError) as caught:
         Envelope[CheckResult].model_validate(body)  # the schema's own setting: unknown keys refused
     assert {e["type"] for e in caught.value.errors()} == {"missing", "extra_forbidden"}
+
+
+def test_the_other_typed_answers_match_their_schemas_key_for_key(app_client):
+    from autopack.auth.schemas import Jwks
+    from autopack.autopilot.actions.schemas import ActionSummary, ApproveAllResult
+    from autopack.autopilot.config.schemas import AutopilotStatus, ConfigChanged
+    from autopack.autopilot.enforcement.schemas import (
+        ConfirmationAccepted,
+        InterventionLogPage,
+        KillSwitchChanged,
+        RuleAdded,
+        RuleDeleted,
+        SettingsRead,
+        SettingsUpdated,
+    )
+    from autopack.autopilot.signal_health.schemas import DryRunResult, SignalHealth, SignalHealthRecorded
+    from autopack.health.schemas import ServiceDocument
+    from autopack.tenants.schemas import (
+        MemberOut,
+        MemberPage,
+        MemberRemoved,
+        Membership,
+        TenantOut,
+        TenantPage,
+    )
+    from tests.auth.helpers import bearer, make_user
+
+    acme = create_tenant("typed")
+    admin, call = acme.admin, app_client.request
+    _exact(ServiceDocument, call("GET", "/"))
+    _exact(Jwks, call("GET", "/api/auth/.well-known/jwks.json"))
+    _exact(Envelope[ConfigChanged], call("PUT", acme.url("/config"), headers=admin, json={
+        "level": 1, "feature_flags": {"custom_autopilot_rules": True, "action_dry_run": True}}))
+    _exact(Envelope[SettingsUpdated], call("PUT", acme.url("/enforcement/settings"), headers=admin,
+                                           json={"default_mode": "soft_block", "budget_increase_limit_pct": 10.0}))
+    _exact(Envelope[SettingsRead], call("GET", acme.url("/enforcement/settings"), headers=admin))
+    readings = [{"platform": "meta", "emq": 92, "freshness": 95, "variance": 88, "anomaly": 90}]
+    _exact(Envelope[SignalHealthRecorded], call("POST", acme.url("/signal-health"), headers=admin,
+                                                json={"readings": readings}), 201)
+    _exact(Envelope[SignalHealth], call("GET", acme.url("/signal-health"), headers=admin, params={"platform": "meta"}))
+    _exact(Envelope[DryRunResult], call("POST", acme.url("/actions/dry-run"), headers=admin, json=proposal()))
+    refused = call("POST", acme.url("/actions"), headers=admin, json=proposal())
+    token = refused.json()["error"]["details"]["confirmation_token"]
+    _exact(Envelope[ConfirmationAccepted], call("POST", acme.url("/enforcement/confirm"), headers=admin,
+                                                json={"confirmation_token": token}))
+    queued = call("POST", acme.url("/actions"), headers=admin, json={**proposal(), "confirmation_token": token})
+    many = _exact(Envelope[ApproveAllResult], call("POST", acme.url("/actions/approve-all"), headers=admin, json={
+        "action_ids": [queued.json()["data"]["action"]["id"], "00000000-0000-0000-0000-000000000000"]}))
+    assert [s.reason for s in many.data.skipped] == ["not_found"]
+    _exact(Envelope[ActionSummary], call("GET", acme.url("/actions/summary"), headers=admin))
+    rule = {"rule_id": "cap-9", "rule_type": "budget_exceeded", "threshold_value": 900.0}
+    _exact(Envelope[RuleAdded], call("POST", acme.url("/enforcement/rules"), headers=admin, json=rule), 201)
+    _exact(Envelope[RuleDeleted], call("DELETE", acme.url("/enforcement/rules/cap-9"), headers=admin))
+    _exact(Envelope[KillSwitchChanged], call("POST", acme.url("/enforcement/kill-switch"), headers=admin,
+                                             json={"enabled": False, "reason": "maintenance"}))
+    _exact(Envelope[InterventionLogPage], call("GET", acme.url("/enforcement/audit-log"), headers=admin,
+                                               params={"action_type": "kill_switch"}))
+    _exact(Envelope[ConfigChanged], call("POST", acme.url("/freeze"), headers=admin, json={"reason": "incident"}))
+    _exact(Envelope[AutopilotStatus], call("GET", acme.url("/status"), headers=admin))
+    _exact(Envelope[ConfigChanged], call("POST", acme.url("/unfreeze"), headers=admin))
+    root = bearer(make_user("typed-root", superuser=True)[1])
+    _exact(Envelope[TenantOut], call("POST", "/api/v1/tenants", headers=root, json={"slug": "typed-2", "name": "T"}),
+           201)
+    _exact(Envelope[TenantPage], call("GET", "/api/v1/tenants", headers=root))
+    member = _exact(Envelope[MemberOut], call("PUT", f"/api/v1/tenants/{acme.id}/members", headers=root,
+                                              json={"username": "typed-root", "role": "viewer"}))
+    _exact(Envelope[MemberPage], call("GET", f"/api/v1/tenants/{acme.id}/members", headers=root))
+    _exact(Envelope[Membership], call("GET", f"/api/v1/tenant/{acme.id}/membership", headers=admin))
+    _exact(Envelope[MemberRemoved], call("DELETE", f"/api/v1/tenants/{acme.id}/members/{member.data.user_id}",
+                                         headers=root))
