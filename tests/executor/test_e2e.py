@@ -398,3 +398,22 @@ def test_anthropic_builder_drives_a_run_against_a_fake_messages_server(server, w
     with Client(server, api_key=KEY) as client:
         mine = [m for m in client.usage("day").models if m.model == "fake-claude"]
     assert [(m.provider, m.prompt_tokens, m.completion_tokens) for m in mine] == [("anthropic", 120, 30)]
+
+
+def test_a_protected_file_outside_the_scope_needs_the_approval_and_then_governance(server, workspace):
+    start(server, plan("scope-protected", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    builder = Scripted({"P1": [GOOD + diff("config/app.yaml", "", "debug: false\n")]})
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(outcome=run_executor(
+        server, "scope-protected", workspace, builder, poll_seconds=0.2)), daemon=True)
+    worker.start()
+    _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "scope-protected"],
+                  lambda c, item: c.decide_approval(item.id, True, reason="config belongs here"))
+    assert not (workspace / "config/app.yaml").exists()  # the approval widens the scope, it does not unprotect
+    _decide_first(server, lambda c: [g for g in c.governance_pending().pending_requests
+                                     if g.run_id == "scope-protected"],
+                  lambda c, item: c.decide_governance(item.request_id, True, reason="config is fine"))
+    worker.join(30)
+    assert result["outcome"].completed == ["P1"]
+    assert (workspace / "config/app.yaml").read_text() == "debug: false\n"
+    assert httpx.get(f"{server}/runs/scope-protected", headers=HEADERS).json()["state"] == "DONE_SUCCESS"

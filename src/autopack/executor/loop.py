@@ -80,6 +80,7 @@ class Executor:
             raise ExecutorError(NOT_AUTOPACK)
         if health.status not in ("healthy", "degraded"):
             raise ExecutorError(f"the server is {health.status}")
+        self.phase6_metrics = health.kill_switches.phase6_metrics  # phase-6 telemetry is sent only when on
         try:
             self.client.get_run(self.run_id)
         except NotFound:
@@ -88,7 +89,6 @@ class Executor:
     def run(self) -> Outcome:
         """Work phases until the run is done, a budget stop, or Ctrl-C (the current phase is put back)."""
         self.check_server()
-        self.read_kill_switches()
         outcome = Outcome()
         while True:
             run = self.client.get_run(self.run_id)
@@ -115,13 +115,6 @@ class Executor:
             ok = self.work_phase(phase.model_dump(mode="json"))
             (outcome.completed if ok else outcome.failed).append(phase.phase_id)
         return outcome
-
-    def read_kill_switches(self) -> None:
-        """The /health kill switches that concern the executor: phase-6 telemetry is sent only when on."""
-        try:
-            self.phase6_metrics = self.client.health().kill_switches.phase6_metrics
-        except AutopackError:
-            self.phase6_metrics = False  # unknown counts as off: the contract's switches default to off
 
     def wait_for_budget(self) -> bool:
         """Block until the run's hold is lifted (True) or the run ended (False)."""
