@@ -14,15 +14,15 @@ import json
 import re
 import resource
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from benchdb import BenchDatabase, as_database
 from loadgen import Driver, LoadSpec, Target
 from payloads import STATES, Fixtures, create_fixtures, run_payload, status_body, update_path
 from scenarios import _bracket, _measure
@@ -74,32 +74,67 @@ ON CONFLICT (provider, model, hour) DO UPDATE SET total_tokens = total_tokens + 
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
     completion_tokens = completion_tokens + excluded.completion_tokens, events = events + excluded.events
 """
+# The same rows on PostgreSQL (timestamptz; the hour truncated in UTC, as the server keeps it).
+_PG_USAGE_SQL = """
+INSERT INTO llm_usage_events (provider, model, run_id, phase_id, role, total_tokens, prompt_tokens,
+    completion_tokens, is_doctor_call, doctor_model, doctor_action, created_at)
+SELECT m.provider, m.model, %(run_id)s, NULL,
+    CASE mod(i, 3) WHEN 0 THEN 'builder' WHEN 1 THEN 'auditor' ELSE 'doctor' END,
+    (500 + mod(i * 7919, 3000)) + (100 + mod(i * 104729, 1500)),
+    CASE WHEN mod(i, 50) = 0 THEN NULL ELSE 500 + mod(i * 7919, 3000) END,
+    CASE WHEN mod(i, 50) = 0 THEN NULL ELSE 100 + mod(i * 104729, 1500) END,
+    mod(i, 20) = 0, NULL, NULL,
+    date_trunc('second', now()) - make_interval(secs => (i::bigint * %(spread)s / %(count)s)::float8)
+FROM generate_series(0::bigint, %(count)s - 1) AS i JOIN (VALUES {models}) AS m(k, provider, model) ON m.k = mod(i, {n_models})
+"""
+_PG_HOURLY_SQL = """
+INSERT INTO llm_usage_hourly (provider, model, hour, total_tokens, prompt_tokens, completion_tokens, events)
+SELECT provider, model, date_trunc('hour', created_at), SUM(total_tokens),
+    COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), COUNT(*)
+FROM llm_usage_events WHERE id > %(after)s GROUP BY 1, 2, 3
+ON CONFLICT (provider, model, hour) DO UPDATE SET
+    total_tokens = llm_usage_hourly.total_tokens + excluded.total_tokens,
+    prompt_tokens = llm_usage_hourly.prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = llm_usage_hourly.completion_tokens + excluded.completion_tokens,
+    events = llm_usage_hourly.events + excluded.events
+"""
 
 
-def seed_usage(db: Path, count: int, run_id: str) -> dict:
+def seed_usage(db: Path | BenchDatabase, count: int, run_id: str) -> dict:
     """Insert `count` usage events over the last SPREAD_DAYS days, and their hourly totals; counts, seconds."""
     started = time.perf_counter()
     values = ", ".join(f"({k}, '{p}', '{m}')" for k, (p, m) in enumerate(MODELS))
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    with closing(sqlite3.connect(db, timeout=60, isolation_level=None)) as conn:
-        conn.execute("PRAGMA busy_timeout=60000")
-        conn.execute("BEGIN IMMEDIATE")
-        after = conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_usage_events").fetchone()[0]
-        conn.execute(_USAGE_SQL.format(models=values, n_models=len(MODELS)),
-                     {"count": count, "run_id": run_id, "now": now, "spread": SPREAD_DAYS * 86400})
-        conn.execute(_HOURLY_SQL, {"after": after})
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        month = conn.execute("SELECT COUNT(*) FROM llm_usage_events WHERE created_at >= "
-                             "strftime('%Y-%m-%d %H:%M:%S', 'now', '-30 days')").fetchone()[0]
+    params = {"count": count, "run_id": run_id, "spread": SPREAD_DAYS * 86400}
+    with as_database(db).connect() as conn:
+        raw = conn.raw
+        if conn.kind == "sqlite":
+            raw.execute("PRAGMA busy_timeout=60000")
+            raw.execute("BEGIN IMMEDIATE")
+            after = raw.execute("SELECT COALESCE(MAX(id), 0) FROM llm_usage_events").fetchone()[0]
+            raw.execute(_USAGE_SQL.format(models=values, n_models=len(MODELS)),
+                        {**params, "now": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")})
+            raw.execute(_HOURLY_SQL, {"after": after})
+            raw.execute("COMMIT")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            month = raw.execute("SELECT COUNT(*) FROM llm_usage_events WHERE created_at >= "
+                                "strftime('%Y-%m-%d %H:%M:%S', 'now', '-30 days')").fetchone()[0]
+        else:
+            with raw.transaction():
+                raw.execute("SET LOCAL timezone = 'UTC'")
+                after = raw.execute("SELECT COALESCE(MAX(id), 0) FROM llm_usage_events").fetchone()[0]
+                raw.execute(_PG_USAGE_SQL.format(models=values, n_models=len(MODELS)), params)
+                raw.execute(_PG_HOURLY_SQL, {"after": after})
+            raw.execute("ANALYZE llm_usage_events, llm_usage_hourly")
+            month = raw.execute("SELECT COUNT(*) FROM llm_usage_events WHERE created_at >= "
+                                "now() - interval '30 days'").fetchone()[0]
     return {"events": count, "last_30_days": month, "providers": len({p for p, _ in MODELS}),
             "models": len(MODELS), "spread_days": SPREAD_DAYS, "seconds": round(time.perf_counter() - started, 2)}
 
 
-def last_event_id(db: Path) -> int:
+def last_event_id(db: Path | BenchDatabase) -> int:
     """The newest event id, so new streams start where a caught-up watcher would."""
-    with closing(sqlite3.connect(db, timeout=60)) as conn:
-        return conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    with as_database(db).connect() as conn:
+        return conn.scalar("SELECT COALESCE(MAX(id), 0) FROM events")
 
 
 def raise_fd_limit(want: int = FD_LIMIT) -> dict:
@@ -259,7 +294,7 @@ def _ratios(base: dict, loaded: dict) -> dict:
             "cpu_per_request": ratio("cpu_us_per_request")}
 
 
-def measure(driver: Driver, hello: Server, live: Server, db: Path) -> dict:
+def measure(driver: Driver, hello: Server, live: Server, db: Path | BenchDatabase) -> dict:
     """The three live measurements on `live` (a fresh server on `db`), framed by hello before and after."""
     fx = create_fixtures(live.url)
     with httpx.Client(base_url=live.url, timeout=30) as client:

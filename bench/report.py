@@ -106,28 +106,29 @@ def render(results: dict) -> str:
          f"{meta['warmup_s']} s warm-up; {meta['cpus']} CPUs, load avg {meta['load_avg_start']} at start, "
          f"{meta.get('load_avg_end', '?')} at end (other work on the machine makes figures noisy)"),
     ]
-    if "throughput" in results:
-        lines += _sqlite_lines(results)
+    for part in results.get("sections", {}).values():
+        lines += section_lines(part)
     for part in results.get("writepath", {}).values():
         lines += writepath_lines(part)
     lines += ["", f"Summary: {summary(results)}"]
     return "\n".join(lines)
 
 
-def _sqlite_lines(results: dict) -> list[str]:
-    """Issues [1] and [7] (SQLite)."""
+def section_lines(part: dict) -> list[str]:
+    """Issues [1] and [7] on one database."""
+    on = part["label"]
     return [
-        "", "Throughput beside hello (fresh database)",
+        "", f"Throughput beside hello on {on} (fresh database)",
         CPU_NOTE,
-        *_group_lines(results["throughput"]),
-        "", "Creating a run (POST /runs/start, sequential):", *_create_lines(results["create_run"]),
-        "", (f"Concurrency ({results['concurrency']['concurrent']} requests at once: "
+        *_group_lines(part["throughput"]),
+        "", f"Creating a run on {on} (POST /runs/start, sequential):", *_create_lines(part["create_run"]),
+        "", (f"Concurrency on {on} ({part['concurrency']['concurrent']} requests at once: "
              "GET run, health, update_status, start run x16 each):"),
-        *_concurrency_lines(results["concurrency"]),
-        "", "Autopilot:", *_autopilot_lines(results),
-        *_live_lines(results.get("live")),
-        "", "Scale check (two fresh servers on copies of the database; order small, large, large, small):",
-        *_scale_lines(results["scale"]),
+        *_concurrency_lines(part["concurrency"]),
+        "", f"Autopilot on {on}:", *_autopilot_lines(part),
+        *_live_lines(part.get("live"), on),
+        "", f"Scale check on {on} (two fresh servers on copies of the database; order small, large, large, small):",
+        *_scale_lines(part["scale"]),
     ]
 
 
@@ -210,15 +211,15 @@ def _stream_text(s: dict) -> str:
             f" {s.get('server_cpu_pct_idle')}% of a core")
 
 
-def _live_lines(live: dict | None) -> list[str]:
+def _live_lines(live: dict | None, on: str) -> list[str]:
     """Issue [7]: usage at 1M events, update_status with streams open, /health beside idle streams."""
     if not live:
         return []
     seed, up, idle = live["usage_seed"], live["update_overhead"], live["idle_overhead"]
     rows = live["rows"]
     return [
-        "", (f"Live (issue [7]; its own server; {seed['events']:,} usage events over {seed['spread_days']} days,"
-             f" {seed['last_30_days']:,} in the month, seeded in {seed['seconds']} s):"),
+        "", (f"Live (issue [7]) on {on}: its own server; {seed['events']:,} usage events over {seed['spread_days']} days,"
+             f" {seed['last_30_days']:,} in the month, seeded in {seed['seconds']} s:"),
         *_group_lines(live, LIVE_LABELS),
         (f"  update_status, 100 streams vs none: throughput x{up['rps']:.2f}, p50 x{up['p50']:.2f},"
          f" p99 x{up['p99']:.2f}, CPU/request x{up['cpu_per_request']:.2f}"
@@ -236,14 +237,14 @@ def _live_lines(live: dict | None) -> list[str]:
 def verdicts(results: dict) -> dict[str, bool]:
     """Every target's PASS (True) / FAIL (False)."""
     out = {}
-    if "throughput" in results:
-        out.update({f"{k} >= {r['goal']} x hello": r["pass"]
-                    for k, r in results["throughput"]["rows"].items() if r["pass"] is not None})
-        out.update({f"scale {k} <= {c['goal']}x": c["pass"] for k, c in results["scale"]["comparison"].items()})
-        out[f"create 200/1 <= {results['create_run']['goal']:.0f}x"] = results["create_run"]["pass"]
-    if "autopilot" in results:
-        ratio = results["autopilot"]["list_scale_ratio"]
-        out[f"actions list 100k/1k <= {ratio['target']}x"] = ratio["pass"]
+    for kind, part in results.get("sections", {}).items():
+        out.update({f"{kind}: {k} >= {r['goal']} x hello": r["pass"]
+                    for k, r in part["throughput"]["rows"].items() if r["pass"] is not None})
+        out.update({f"{kind}: scale {k} <= {c['goal']}x": c["pass"]
+                    for k, c in part["scale"]["comparison"].items()})
+        out[f"{kind}: create 200/1 <= {part['create_run']['goal']:.0f}x"] = part["create_run"]["pass"]
+        ratio = part["autopilot"]["list_scale_ratio"]
+        out[f"{kind}: actions list 100k/1k <= {ratio['target']}x"] = ratio["pass"]
     for kind, part in results.get("writepath", {}).items():
         for group in ("reads", "writes"):
             out.update({f"{kind}: {k} >= {r['goal']} x hello": r["pass"]

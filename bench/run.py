@@ -1,8 +1,8 @@
 """Loopback load benchmark: Autopack beside a bare FastAPI hello app (issues [1], [7], [8]).
 
-`make bench` (about 14 minutes) or `make bench BENCH_ARGS=--quick` (about 6); see bench/README.md.
-`--db sqlite|postgresql|both` (both) chooses where the write path of issue [8] runs; the other sections
-run on SQLite, with `--db sqlite` or `both`. Prints a table and writes bench/results/latest.json
+`make bench` or `make bench BENCH_ARGS=--quick`; see bench/README.md for how long each takes.
+`--db sqlite|postgresql|both` (both) chooses the databases: every section that serves Autopack runs
+once per database, each beside the same hello. Prints a table and writes bench/results/latest.json
 (exit 1 on a failed target with --strict).
 """
 
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
                         help="load tool: wrk (installed with apt-get if missing) or the Python client")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both",
-                        help="databases of the write-path figures (issue [8]); the other sections run with sqlite")
+                        help="databases every Autopack section runs on, one after the other (both)")
     parser.add_argument("--soak", type=float, help="seconds of the soak per database (default 60, quick 15)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the database and server logs")
@@ -88,8 +88,9 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
     with ExitStack() as stack:
         hello = _serve(stack, start_hello(work, FIRST_PORT + 40), "/hello")
         results["meta"]["hello_port"] = hello.port
-        if "sqlite" in args.databases:
-            _sqlite_sections(args, driver, work, stack, hello, results)
+        results["sections"] = {}
+        for kind in args.databases:
+            results["sections"][kind] = _sections(args, driver, work, stack, hello, kind)
         results["writepath"] = {}
         for kind in args.databases:
             _step(f"write path (issue [8]) on {kind}: seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs, "
@@ -108,41 +109,46 @@ def measure_all(args: argparse.Namespace, driver: Driver, work: Path) -> dict:
     return results
 
 
-def _sqlite_sections(args: argparse.Namespace, driver: Driver, work: Path, stack: ExitStack, hello: Server,
-                     results: dict) -> None:
-    """Issues [1] and [7] on SQLite: throughput, creating a run, concurrency, autopilot, live, scale."""
-    db = work / "bench.db"
-    autopack = _serve(stack, start_autopack(work, db), "/health")
-    results["meta"]["autopack_port"] = autopack.port
+def _sections(args: argparse.Namespace, driver: Driver, work: Path, stack: ExitStack, hello: Server,
+              kind: str) -> dict:
+    """Issues [1] and [7] on one database: throughput, creating a run, concurrency, autopilot, live, scale."""
+    db = benchdb.create(kind, work, "bench")
+    stack.callback(db.drop)
+    autopack = _serve(stack, start_autopack(work, db, f"autopack-{kind}"), "/health")
+    out = {"database": kind, "label": db.label, "autopack_port": autopack.port}
     fx = payloads.create_fixtures(autopack.url)
-    _step("throughput")
-    results["throughput"] = scenarios.throughput(driver, hello, autopack, fx)
-    _step("create run")
+    _step(f"{db.label}: throughput")
+    out["throughput"] = scenarios.throughput(driver, hello, autopack, fx)
+    _step(f"{db.label}: create run")
     reps, warmup = (10, 2) if args.quick else (30, 3)
-    results["create_run"] = scenarios.create_run_timing(autopack.url, reps, warmup)
-    _step("concurrency")
-    results["concurrency"] = burst.concurrency(autopack.url, fx, rounds=3)
-    _step("autopilot: GET /actions at 1,000 vs 100,000 actions, approve-all of 500")
+    out["create_run"] = scenarios.create_run_timing(autopack.url, reps, warmup)
+    _step(f"{db.label}: concurrency")
+    out["concurrency"] = burst.concurrency(autopack.url, fx, rounds=3)
+    _step(f"{db.label}: autopilot: GET /actions at 1,000 vs 100,000 actions, approve-all of 500")
     actions_fx = autopilot_actions.prepare(autopack.url, db)
-    results["autopilot"] = autopilot_actions.measure(autopack.url, actions_fx, hello_url=hello.url,
-                                                     requests=100 if args.quick else 300)
-    _step(f"live: usage at {live.USAGE_EVENTS:,} events, update_status with {live.UPDATE_STREAMS} streams, "
-          f"/health beside {live.IDLE_STREAMS} idle streams")
-    live_db = work / "live.db"
-    live_server = _serve(stack, start_autopack(work, live_db, "autopack-live", hello.port), "/health")
-    results["live"] = live.measure(driver, hello, live_server, live_db)
+    out["autopilot"] = autopilot_actions.measure(autopack.url, actions_fx, hello_url=hello.url,
+                                                 requests=100 if args.quick else 300)
+    _step(f"{db.label}: live: usage at {live.USAGE_EVENTS:,} events, update_status with {live.UPDATE_STREAMS} "
+          f"streams, /health beside {live.IDLE_STREAMS} idle streams")
+    live_db = benchdb.create(kind, work, "live")
+    stack.callback(live_db.drop)
+    live_server = _serve(stack, start_autopack(work, live_db, f"autopack-live-{kind}", hello.port), "/health")
+    out["live"] = live.measure(driver, hello, live_server, live_db)
     live_server.stop()
-    _step(f"seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
-    small_db, large_db = work / "scale-small.db", work / "scale-large.db"
-    seeds = _seed_scale(db, small_db, large_db, args.scale_runs)
-    autopack.stop()
-    small = _serve(stack, start_autopack(work, small_db, "autopack-small", hello.port), "/health")
-    large = _serve(stack, start_autopack(work, large_db, "autopack-large", small.port), "/health")
-    _step("scale")
-    results["scale"] = scenarios.scale(driver, hello, (SMALL_SCALE, small), (args.scale_runs, large), fx)
-    results["scale"]["seed"] = seeds
+    live_db.drop()
+    _step(f"{db.label}: seeding {SMALL_SCALE:,} and {args.scale_runs:,} runs")
+    autopack.stop()  # PostgreSQL copies a database only while no one is connected to it
+    small_db, large_db, seeds = _seed_scale(stack, db, args.scale_runs)
+    small = _serve(stack, start_autopack(work, small_db, f"autopack-small-{kind}", hello.port), "/health")
+    large = _serve(stack, start_autopack(work, large_db, f"autopack-large-{kind}", small.port), "/health")
+    _step(f"{db.label}: scale")
+    out["scale"] = scenarios.scale(driver, hello, (SMALL_SCALE, small), (args.scale_runs, large), fx)
+    out["scale"]["seed"] = seeds
     small.stop()
     large.stop()
+    for done in (small_db, large_db, db):
+        done.drop()
+    return out
 
 
 def _serve(stack: ExitStack, server: Server, ready_path: str) -> Server:
@@ -152,16 +158,18 @@ def _serve(stack: ExitStack, server: Server, ready_path: str) -> Server:
     return server
 
 
-def _seed_scale(db: Path, small_db: Path, large_db: Path, large_runs: int) -> dict:
+def _seed_scale(stack: ExitStack, db: benchdb.BenchDatabase, large_runs: int) -> tuple:
     """Top the benchmark's database up to SMALL_SCALE runs; copy it twice; top one copy up further.
 
     Both scale servers then start on fresh copies with the same history, so only the number of
-    runs stored differs between them.
+    runs stored differs between them. Returns the two copies and the seeding figures.
     """
     small = seeding.top_up(db, SMALL_SCALE)
-    seeding.copy_database(db, small_db)
-    seeding.copy_database(small_db, large_db)
-    return {"small": small, "large": seeding.top_up(large_db, large_runs)}
+    small_db = db.copy_to("scale_small")
+    stack.callback(small_db.drop)
+    large_db = db.copy_to("scale_large")
+    stack.callback(large_db.drop)
+    return small_db, large_db, {"small": small, "large": seeding.top_up(large_db, large_runs)}
 
 
 _T0 = time.monotonic()

@@ -144,20 +144,30 @@ def _time_start(client: httpx.Client, body: dict) -> float:
     return elapsed
 
 
-def create_run_timing(url: str, reps: int, warmup: int, big: tuple[int, int] = (10, 20)) -> dict:
-    """Sequential POST /runs/start of 1 phase vs tiers x phases (200), interleaved; medians."""
+def create_run_timing(url: str, reps: int, warmup: int, big: tuple[int, int] = (10, 20),
+                      server: Server | None = None) -> dict:
+    """Sequential POST /runs/start of 1 phase vs tiers x phases (200), interleaved; medians.
+
+    Given the server, its CPU time per request of each size too (the mean over the measured requests).
+    """
     shapes = {"small": (1, 1), "big": big}
     times: dict[str, list[float]] = {"small": [], "big": []}
+    cpu: dict[str, float] = {"small": 0.0, "big": 0.0}
     with httpx.Client(base_url=url, timeout=60) as client:
         for i in range(warmup + reps):
             for name, (tiers, per_tier) in shapes.items():
                 body = run_payload(f"bench-create-{name}-{i:04d}", tiers, per_tier)
+                before = server.cpu_seconds() if server else 0.0
                 elapsed = _time_start(client, body)
                 if i >= warmup:
                     times[name].append(elapsed)
+                    cpu[name] += (server.cpu_seconds() - before) if server else 0.0
     small_ms = statistics.median(times["small"]) * 1000
     big_ms = statistics.median(times["big"]) * 1000
+    cpu_ms = {name: cpu[name] * 1000 / reps for name in cpu}
     return {
+        "small_cpu_ms": cpu_ms["small"], "big_cpu_ms": cpu_ms["big"],
+        "cpu_ratio": cpu_ms["big"] / cpu_ms["small"] if cpu_ms["small"] else 0.0,
         "reps": reps, "warmup": warmup, "big_phases": big[0] * big[1], "big_shape": f"{big[0]}x{big[1]}",
         "small_median_ms": small_ms, "big_median_ms": big_ms,
         "small_max_ms": max(times["small"]) * 1000, "big_max_ms": max(times["big"]) * 1000,

@@ -9,9 +9,7 @@ INSERT ... SELECT over generate_series per table, the ids of tiers and phases fr
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,9 +117,3 @@ def _pg_fill(conn: Connection, first: int, count: int) -> None:
     if conn.scalar("SELECT to_regclass('run_totals') IS NOT NULL"):
         conn.execute("INSERT INTO run_totals (id, runs) SELECT 1, count(*) FROM runs "
                      "ON CONFLICT (id) DO UPDATE SET runs = excluded.runs")
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite database (the backup API; WAL readers may keep reading)."""
-    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
