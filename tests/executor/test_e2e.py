@@ -367,11 +367,14 @@ def test_max_phases_holds_the_run_and_a_stop_ends_it(server, workspace):
         server, "phase-cap", workspace, Scripted({"P1": [GOOD], "P2": [readme]}), said, poll_seconds=0.2)),
         daemon=True)
     worker.start()
+    deadline = time.monotonic() + 30
+    while not any(line.startswith("budget:") for line in said):  # P2's EXECUTING refused (409): waiting
+        assert time.monotonic() < deadline and worker.is_alive(), said
+        time.sleep(0.1)
     _decide_first(server, lambda c: [a for a in c.pending_approvals().requests if a.run_id == "phase-cap"],
                   lambda c, item: c.decide_approval(item.id, False, reason="one phase is enough"))
     worker.join(30)
     assert result["outcome"].completed == ["P1"] and result["outcome"].stopped_reason == "budget"
-    assert any(line.startswith("budget:") for line in said), said
     run = httpx.get(f"{server}/runs/phase-cap", headers=HEADERS).json()
     assert (run["state"], [p["state"] for p in run["phases"]]) == ("DONE_FAILED_BUDGET_EXHAUSTED",
                                                                    ["COMPLETE", "SKIPPED"])
