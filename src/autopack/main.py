@@ -21,7 +21,7 @@ from autopack.autopilot.router import tenant_router as autopilot_tenant_router
 from autopack.budget import service as budget
 from autopack.core import mirror
 from autopack.core.database import check_schema_current
-from autopack.core.fastpath import ReadFastPath, declared_route
+from autopack.core.fastpath import RouteFastPath, declared_route
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
@@ -43,6 +43,7 @@ from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
 from autopack.operator.router import router as operator_router
 from autopack.operator.router import run_progress
+from autopack.phases import router as phase_endpoints
 from autopack.phases.governance import decide_request
 from autopack.phases.router import router as phases_router
 from autopack.research.router import router as research_router
@@ -52,6 +53,7 @@ from autopack.storage.router import router as storage_router
 from autopack.storage.worker import start_storage_worker
 from autopack.telegram.router import router as telegram_router
 from autopack.tenants.router import router as tenants_router
+from autopack.usage.router import record_usage
 from autopack.usage.router import router as usage_router
 from autopack.web.router import router as web_router
 
@@ -89,10 +91,14 @@ async def lifespan(app: FastAPI):
             oauth_refresh_worker.stop()
 
 
-def fast_read_routes() -> tuple:
-    """The GET routes answered before routing: the run, its progress, its dashboard status."""
+def fast_routes() -> tuple:
+    """The routes answered before routing: what executors and consoles poll and post most."""
     return (declared_route(runs_router, get_run), declared_route(operator_router, run_progress),
-            declared_route(dashboard_router, dashboard_run_status))
+            declared_route(dashboard_router, dashboard_run_status),
+            declared_route(phases_router, phase_endpoints.update_status),
+            declared_route(phases_router, phase_endpoints.builder_result),
+            declared_route(phases_router, phase_endpoints.auditor_result),
+            declared_route(usage_router, record_usage))
 
 
 def create_app() -> FastAPI:
@@ -120,8 +126,8 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             max_age=600,
         )
-    # Innermost of ours (inside the guard and the request ids): the polled reads skip the routing.
-    app.add_middleware(ReadFastPath, routes=fast_read_routes())
+    # Innermost of ours (inside the guard and the request ids): the hot routes skip the routing.
+    app.add_middleware(RouteFastPath, routes=fast_routes())
     # Uploads stream to disk under their own limit (AUTOPACK_UPLOAD_MAX_BYTES), never buffered whole.
     app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes, streamed_paths=("/files/upload",))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)

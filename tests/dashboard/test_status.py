@@ -106,3 +106,45 @@ def test_status_has_no_side_effects(client, started_run, runs_dir):
     client.get(f"/dashboard/runs/{started_run}/status")
     client.get("/dashboard/runs/nope/status")
     assert sorted(p.relative_to(runs_dir) for p in runs_dir.rglob("*")) == before
+
+
+def test_the_one_statement_status_equals_the_service(client):
+    """On SQLite the status is read by one statement; it must give the service's document exactly."""
+    from sqlalchemy import update
+
+    from autopack.core.database import is_sqlite, session_scope
+    from autopack.dashboard import metrics as status
+    from autopack.db.models import Phase, Run
+
+    if not is_sqlite():
+        pytest.skip("the one-statement status is SQLite's")
+    start(client, "oracle-a", tiers=3, phases_per_tier=3)
+    set_phase(client, "oracle-a", "F1.1", "COMPLETE", tokens_used=100, quality_level="ok")
+    set_phase(client, "oracle-a", "F1.2", "SKIPPED", quality_level="needs_review")
+    set_phase(client, "oracle-a", "F1.3", "COMPLETE", quality_level="blocked", quality_blocked=True)
+    set_phase(client, "oracle-a", "F2.1", "FAILED", tokens_used=7)
+    for phase, outcome in (("F1.1", "COMPLETE"), ("F1.2", None), ("F2.1", "FAILED"), ("F2.2", "COMPLETE")):
+        metrics(client, "oracle-a", phase, token_efficiency={
+            "artifact_substitutions": 3, "tokens_saved_artifacts": 10**12, "budget_used": 7, "budget_cap": 9,
+            "budget_mode": "lexical" if outcome is None else "semantic",
+            **({"phase_outcome": outcome} if outcome else {})})
+    with session_scope() as session:  # what the API sets only along longer paths: caps, holds, names
+        session.execute(update(Phase).where(Phase.run_id == "oracle-a", Phase.phase_id == "F2.1")
+                        .values(incident_token_cap=5, name='Quote " back\\\\slash \u00e9 \U0001F600'))
+        session.execute(update(Phase).where(Phase.run_id == "oracle-a", Phase.phase_id == "F1.1")
+                        .values(tokens_used=2**40))
+        session.execute(update(Run).where(Run.id == "oracle-a").values(
+            budget_hold="tokens", budget_approval_id=42, minor_issues_count=3, usage_tokens=2**41,
+            budget_held_at=Run.created_at, budget_deadline_at=Run.created_at))
+    start(client, "oracle-empty", tiers=0, phases_per_tier=0)
+    start(client, "oracle-fresh")
+    for run_id in ("oracle-a", "oracle-empty", "oracle-fresh"):
+        with session_scope(writer=False) as session:
+            expected = status.run_status(session, run_id)
+        assert status._sqlite_run_status(run_id) == expected
+        assert list(status._sqlite_run_status(run_id)) == list(expected)
+    with pytest.raises(status.NotFound):
+        status._sqlite_run_status("oracle-missing")
+    body = client.get("/dashboard/runs/oracle-a/status").json()
+    assert body["budget"]["hold"] == "tokens" and body["incident_token_cap_exceeded"][0]["phase_id"] == "F2.1"
+    assert body["token_efficiency"]["phase_outcome_counts"] == {"COMPLETE": 2, "FAILED": 1, "UNKNOWN": 1}

@@ -143,6 +143,10 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
+# Where the guard leaves the whole request body it has read (and checked) for the layers inside it.
+BODY_KEY = "autopack.body"
+
+
 class RequestGuardMiddleware:
     """413 for bodies over `max_bytes`; 408 when the body stalls for `body_timeout` seconds; 422 for NUL
     or lone surrogates in path, query or JSON body, and for non-finite numbers in a JSON body."""
@@ -212,6 +216,7 @@ class RequestGuardMiddleware:
             return await self._reply(send, scope, 422, "Numbers must be finite: NaN, Infinity and numbers "
                                      "beyond the float range are not JSON", "VALIDATION_ERROR")
         replayed = False
+        scope[BODY_KEY] = body  # read once: the route fast path takes it from here
 
         async def replay():
             nonlocal replayed

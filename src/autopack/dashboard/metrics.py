@@ -5,18 +5,29 @@ All read-only (DECISIONS §3.12), computed with SQL aggregates over the referenc
 
 from __future__ import annotations
 
+import sqlite3
+from collections import namedtuple
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, case, func, or_, select, union_all
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
-from autopack.core.database import session_scope
+from autopack.core.database import (
+    drop_sqlite_read_connection,
+    is_sqlite,
+    session_scope,
+    sqlite_read_connection,
+)
 from autopack.core.errors import NotFound, ServiceUnavailable
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import DashboardRunStatus, check_reference_paging
-from autopack.db.base import utcnow
+from autopack.db.base import UTCDateTime, sqlite_utc, utcnow
 from autopack.db.models import (
     AbTestResult,
     LlmUsageEvent,
@@ -28,6 +39,7 @@ from autopack.db.models import (
 )
 from autopack.db.models.usage import LlmUsageHourly
 from autopack.health.service import kill_switches
+from autopack.runs.document import SQLITE_RENDERS
 from autopack.runs.service import find_run
 
 DONE_STATES = ("COMPLETE", "SKIPPED")
@@ -82,8 +94,11 @@ _STATUS_PHASES = (select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.st
 
 def read_run_status(run_id: str) -> bytes:
     """GET /dashboard/runs/{run_id}/status as JSON bytes, checked against its schema (for a read thread)."""
-    with session_scope(writer=False) as session:
-        status = run_status(session, run_id)
+    if SQLITE_RENDERS and is_sqlite():
+        status = _sqlite_run_status(run_id)
+    else:
+        with session_scope(writer=False) as session:
+            status = run_status(session, run_id)
     return DashboardRunStatus.model_validate(status).model_dump_json().encode()
 
 
@@ -95,6 +110,10 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
         raise NotFound(f"Run {run_id} not found")
     tiers = conn.execute(_STATUS_TIERS, {"run_id": run_id}).all()
     phases = conn.execute(_STATUS_PHASES, {"run_id": run_id}).all()
+    return _status_document(run, tiers, phases, token_efficiency(session, run_id, with_outcomes=True))
+
+
+def _status_document(run, tiers: list, phases: list, efficiency: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
     current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)
     current_phase = next((p for p in phases if p.state not in DONE_STATES), None)
     completed_tiers = sum(1 for t in tiers if t.state in DONE_STATES)
@@ -102,7 +121,6 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
     tokens_used = sum(p.tokens_used or 0 for p in phases)
     token_cap = run.token_cap or 1
     level, blocked, warnings = _quality(phases)
-    efficiency = token_efficiency(session, run_id, with_outcomes=True)
     return {
         "run_id": run.id,
         "state": run.state,
@@ -203,9 +221,19 @@ _EFFICIENCY = select(
 def token_efficiency(session: Session, run_id: str, *, with_outcomes: bool = False) -> dict[str, Any]:
     """Token-efficiency aggregates over the run's token_efficiency_metrics rows (zeros without rows)."""
     m = TokenEfficiencyMetrics
-    row = session.connection().execute(_EFFICIENCY, {"run_id": run_id}).one()
+    out = _efficiency_document(run_id, session.connection().execute(_EFFICIENCY, {"run_id": run_id}).one())
+    if with_outcomes and out["total_phases"]:
+        outcome = func.coalesce(m.phase_outcome, "UNKNOWN")
+        out["phase_outcome_counts"] = {
+            name: int(count) for name, count in session.execute(
+                select(outcome, func.count()).where(m.run_id == run_id).group_by(outcome).order_by(outcome))
+        }
+    return out
+
+
+def _efficiency_document(run_id: str, row) -> dict[str, Any]:  # noqa: ANN001 - the _EFFICIENCY row
     n, subs, saved, used, cap = int(row.n), int(row.subs), int(row.saved), int(row.used), int(row.cap)
-    out: dict[str, Any] = {
+    return {
         "run_id": run_id,
         "total_phases": n,
         "total_artifact_substitutions": subs,
@@ -220,13 +248,59 @@ def token_efficiency(session: Session, run_id: str, *, with_outcomes: bool = Fal
         "avg_tokens_saved_per_phase": saved / n if n else 0.0,
         "budget_utilization": used / cap if cap > 0 else 0.0,  # a fraction, as the reference
     }
-    if with_outcomes and n:
-        outcome = func.coalesce(m.phase_outcome, "UNKNOWN")
-        out["phase_outcome_counts"] = {
-            name: int(count) for name, count in session.execute(
-                select(outcome, func.count()).where(m.run_id == run_id).group_by(outcome).order_by(outcome))
-        }
-    return out
+
+
+_RUN_ID_MARK = "autopack-run-id-parameter"
+
+
+def _sqlite_sql(stmt) -> str:  # noqa: ANN001
+    """A Core statement as SQLite text: its constants inlined, the run id left as the :run_id parameter."""
+    text = str(stmt.params(run_id=_RUN_ID_MARK).compile(dialect=sqlite_dialect(),
+                                                         compile_kwargs={"literal_binds": True}))
+    return text.replace(f"'{_RUN_ID_MARK}'", ":run_id")
+
+
+def _json_rows(stmt, names: tuple[str, ...]) -> str:  # noqa: ANN001
+    """A subquery turning the statement's rows, in order, into one JSON array of arrays."""
+    return (f"(SELECT '[' || coalesce(group_concat(json_array({', '.join(names)}), ','), '') || ']' "
+            f"FROM ({_sqlite_sql(stmt)}))")
+
+
+_RunRow = namedtuple("_RunRow", [c.key for c in _STATUS_RUN.selected_columns])
+_TierRow = namedtuple("_TierRow", [c.key for c in _STATUS_TIERS.selected_columns])
+_PhaseRow = namedtuple("_PhaseRow", [c.key for c in _STATUS_PHASES.selected_columns])
+_RUN_TIMES = frozenset(c.key for c in _STATUS_RUN.selected_columns if isinstance(c.type, UTCDateTime))
+_OUTCOMES = (select(func.coalesce(_TE.phase_outcome, "UNKNOWN").label("outcome"), func.count().label("n"))
+             .where(_TE.run_id == _RUN_ID).group_by("outcome").order_by("outcome"))
+# The run row, its tiers and phases (JSON arrays, in order), the efficiency sums and outcome counts: one
+# statement, one snapshot, one row stepped (the same statements the service runs, compiled once).
+_STATUS_SQL = (
+    f"SELECT * FROM ({_sqlite_sql(_STATUS_RUN)}), "
+    f"{_json_rows(_STATUS_TIERS, _TierRow._fields)}, {_json_rows(_STATUS_PHASES, _PhaseRow._fields)}, "
+    f"(SELECT json_array({', '.join(c.key for c in _EFFICIENCY.selected_columns)}) "
+    f"FROM ({_sqlite_sql(_EFFICIENCY)})), "
+    f"(SELECT '[' || coalesce(group_concat(json_array(outcome, n), ','), '') || ']' FROM ({_sqlite_sql(_OUTCOMES)}))"
+)
+
+
+def _sqlite_run_status(run_id: str) -> dict[str, Any]:
+    """run_status on this thread's SQLite read connection, from one statement."""
+    try:
+        row = sqlite_read_connection().execute(_STATUS_SQL, {"run_id": run_id}).fetchone()
+    except sqlite3.Error as exc:
+        drop_sqlite_read_connection()
+        raise OperationalError("dashboard run status", {"run_id": run_id}, exc) from exc
+    if row is None:
+        raise NotFound(f"Run {run_id} not found")
+    width = len(_RunRow._fields)
+    run = _RunRow(*(sqlite_utc(v) if k in _RUN_TIMES else v for k, v in zip(_RunRow._fields, row, strict=False)))
+    tiers = [_TierRow(*t) for t in orjson.loads(row[width])]
+    phases = [_PhaseRow(*p) for p in orjson.loads(row[width + 1])]
+    efficiency = _efficiency_document(run_id, SimpleNamespace(**dict(zip(
+        (c.key for c in _EFFICIENCY.selected_columns), orjson.loads(row[width + 2]), strict=True))))
+    if efficiency["total_phases"]:
+        efficiency["phase_outcome_counts"] = {name: int(n) for name, n in orjson.loads(row[width + 3])}
+    return _status_document(run, tiers, phases, efficiency)
 
 
 def run_token_efficiency(session: Session, run_id: str) -> dict[str, Any]:

@@ -47,6 +47,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def sqlite_utc(text: str | None) -> datetime | None:
+    """A UTCDateTime value as SQLite stores it ('YYYY-MM-DD HH:MM:SS.ffffff', UTC), read without SQLAlchemy."""
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 

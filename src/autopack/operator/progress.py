@@ -9,7 +9,6 @@ the same document as the service's on PostgreSQL, with the list embedded as it c
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import orjson
@@ -23,7 +22,7 @@ from autopack.core.database import (
 )
 from autopack.core.errors import NotFound
 from autopack.core.responses import FastJSONResponse
-from autopack.db.base import UTCDateTime
+from autopack.db.base import UTCDateTime, sqlite_utc
 from autopack.db.models import Run
 from autopack.operator import service
 from autopack.runs.document import SQLITE_RENDERS, json_value_sql
@@ -39,11 +38,6 @@ _STATEMENT = (
 )
 
 
-def _time(text: str | None) -> datetime | None:
-    # Stored by UTCDateTime as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC.
-    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 def read_progress(run_id: str) -> bytes:
     """The progress answer as JSON bytes; NotFound when there is no such run."""
     if not (SQLITE_RENDERS and is_sqlite()):
@@ -57,7 +51,7 @@ def read_progress(run_id: str) -> bytes:
         raise OperationalError("run progress", {"run_id": run_id}, exc) from exc
     if row is None:
         raise NotFound(f"Run {run_id} not found")
-    run = SimpleNamespace(**{key: _time(value) if key in _TIMES else value
+    run = SimpleNamespace(**{key: sqlite_utc(value) if key in _TIMES else value
                              for key, value in zip(_RUN_KEYS, row, strict=False)})
     counts = PhaseCounts.read(run)  # kept in step with the phases, read in the same statement
     return orjson.dumps(service.progress_document(run, orjson.Fragment(row[-1]), counts),
