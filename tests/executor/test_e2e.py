@@ -420,3 +420,18 @@ def test_a_protected_file_outside_the_scope_needs_the_approval_and_then_governan
     assert result["outcome"].completed == ["P1"]
     assert (workspace / "config/app.yaml").read_text() == "debug: false\n"
     assert httpx.get(f"{server}/runs/scope-protected", headers=HEADERS).json()["state"] == "DONE_SUCCESS"
+
+
+def test_the_cli_gives_up_on_an_unanswered_scope_approval_and_exits_1(server, workspace, tmp_path):
+    start(server, plan("scope-cli", [{"phase_id": "P1", "scope": {"paths": ["app.txt"]}}]))
+    builder = tmp_path / "builder.py"
+    patch = GOOD + diff("notes.txt", "", "outside\n")
+    builder.write_text(f"import sys\nsys.stdin.read()\nsys.stdout.write({patch!r})\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "autopack.cli", "execute", "--run-id", "scope-cli", "--workspace", str(workspace),
+         "--api-url", server, "--builder-command", f"{sys.executable} {builder}"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200", "AUTOPACK_API_KEY": KEY, "AUTOPACK_EXECUTOR_APPROVAL_TIMEOUT_SECONDS": "1"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "notes.txt" in done.stdout and "no answer in 1s" in done.stdout, done.stdout
+    assert (workspace / "app.txt").read_text() == "version = 1\n" and not (workspace / "notes.txt").exists()
