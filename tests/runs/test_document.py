@@ -174,8 +174,8 @@ def test_rendering_carries_each_phases_results_summary(client):
     assert response.status_code == 200, response.text
     rendered = _assert_same("odd-run")
     summaries = {p["phase_id"]: p["results_summary"] for p in rendered["phases"]}
-    assert (summaries["P0"]["builder_results"], summaries["P0"]["builder_status"]) == (2, label)
+    assert (summaries["P0"]["builder_attempts"], summaries["P0"]["builder_status"]) == (2, label)
     assert (summaries["P0"]["lines_added"], summaries["P0"]["builder_tokens"]) == (2**31 - 1, 2**40)
-    assert (summaries["P3"]["auditor_verdict"], summaries["P3"]["auditor_confidence"]) == (label, "")
-    assert summaries["P1"]["builder_at"] is None and summaries["P1"]["auditor_results"] == 0
+    assert (summaries["P3"]["auditor_verdict"], summaries["P3"]["files_changed"]) == (label, 2)
+    assert summaries["P1"] is None and summaries["P0"]["auditor_verdict"] is None
     assert client.get("/runs/odd-run").json() == rendered

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from tests.runs.test_document import _assert_same
-
-EMPTY = {"builder_results": 0, "builder_attempts": 0, "builder_status": None, "files_changed": 0,
-         "lines_added": 0, "lines_removed": 0, "builder_tokens": 0, "builder_at": None, "auditor_results": 0,
-         "auditor_verdict": None, "auditor_confidence": None, "auditor_at": None, "tokens_used": 0}
 
 
 def _builder(client, run_id: str, attempt: int, **extra):
@@ -19,7 +13,14 @@ def _builder(client, run_id: str, attempt: int, **extra):
     assert response.status_code == 200, response.text
 
 
-def _summary(client, run_id: str, phase_id: str = "F1.1") -> dict:
+def _auditor(client, run_id: str, recommendation: str):
+    response = client.post(f"/runs/{run_id}/phases/F1.1/auditor_result", json={
+        "run_id": run_id, "phase_id": "F1.1", "review_notes": "notes", "recommendation": recommendation,
+        "tokens_used": 40})
+    assert response.status_code == 200, response.text
+
+
+def _summary(client, run_id: str, phase_id: str = "F1.1") -> dict | None:
     doc = client.get(f"/runs/{run_id}").json()
     (phase,) = [p for p in doc["phases"] if p["phase_id"] == phase_id]
     (nested,) = [p for t in doc["tiers"] for p in t["phases"] if p["phase_id"] == phase_id]
@@ -27,9 +28,12 @@ def _summary(client, run_id: str, phase_id: str = "F1.1") -> dict:
     return phase["results_summary"]
 
 
-def test_a_new_phase_has_an_empty_summary_in_both_renderings(client, started_run):
-    assert _summary(client, started_run) == EMPTY
-    assert _summary(client, started_run, "F2.2") == EMPTY
+def test_a_phase_without_results_has_a_null_summary_in_both_renderings(client, started_run):
+    assert _summary(client, started_run) is None
+    # Attempts set by update_status alone are not a reported result.
+    assert client.post(f"/runs/{started_run}/phases/F2.2/update_status",
+                       json={"state": "EXECUTING", "builder_attempts": 2}).status_code == 200
+    assert _summary(client, started_run, "F2.2") is None
     rendered = _assert_same(started_run)
     assert list(rendered["phases"][0])[-1] == "results_summary"  # the contract's keys first, as before
 
@@ -37,37 +41,32 @@ def test_a_new_phase_has_an_empty_summary_in_both_renderings(client, started_run
 def test_summary_follows_one_two_three_builder_attempts_and_the_auditor(client, started_run):
     for attempt in (1, 2, 3):
         _builder(client, started_run, attempt)
-        summary = _summary(client, started_run)
-        assert {k: summary[k] for k in ("builder_results", "builder_attempts", "builder_status", "files_changed",
-                                        "lines_added", "lines_removed", "builder_tokens", "tokens_used")} == {
-            "builder_results": attempt, "builder_attempts": attempt, "builder_status": "failed",
-            "files_changed": attempt, "lines_added": 10 * attempt, "lines_removed": attempt,
-            "builder_tokens": 100 * attempt, "tokens_used": 100 * attempt}
-        assert summary["auditor_verdict"] is None and summary["auditor_results"] == 0
-        assert datetime.fromisoformat(summary["builder_at"]).utcoffset().total_seconds() == 0
+        assert _summary(client, started_run) == {
+            "builder_attempts": attempt, "builder_status": "failed", "files_changed": attempt,
+            "lines_added": 10 * attempt, "lines_removed": attempt, "builder_tokens": 100 * attempt,
+            "auditor_verdict": None}
         _assert_same(started_run)
-    builder_at = summary["builder_at"]
 
-    response = client.post(f"/runs/{started_run}/phases/F1.1/auditor_result", json={
-        "run_id": started_run, "phase_id": "F1.1", "review_notes": "needs tests", "recommendation": "revise",
-        "confidence": "high", "tokens_used": 40})
-    assert response.status_code == 200, response.text
+    _auditor(client, started_run, "revise")
     summary = _summary(client, started_run)
-    assert (summary["auditor_results"], summary["auditor_verdict"], summary["auditor_confidence"]) == (
-        1, "revise", "high")
-    assert summary["builder_results"] == 3 and summary["builder_at"] == builder_at  # the builder's untouched
-    assert datetime.fromisoformat(summary["auditor_at"]) >= datetime.fromisoformat(builder_at)
+    assert summary["auditor_verdict"] == "revise"
+    assert (summary["builder_attempts"], summary["files_changed"], summary["builder_tokens"]) == (3, 3, 300)
 
     _builder(client, started_run, 4, status="success", files_changed=["a.py"], lines_added=1, lines_removed=0)
-    client.post(f"/runs/{started_run}/phases/F1.1/auditor_result", json={
-        "run_id": started_run, "phase_id": "F1.1", "review_notes": "ok", "recommendation": "approve"})
-    summary = _summary(client, started_run)
-    assert {k: summary[k] for k in ("builder_results", "builder_status", "files_changed", "lines_added",
-                                    "lines_removed", "auditor_results", "auditor_verdict",
-                                    "auditor_confidence")} == {
-        "builder_results": 4, "builder_status": "success", "files_changed": 1, "lines_added": 1,
-        "lines_removed": 0, "auditor_results": 2, "auditor_verdict": "approve", "auditor_confidence": "medium"}
-    assert _summary(client, started_run, "F1.2") == EMPTY  # the other phases keep theirs
+    assert _summary(client, started_run)["auditor_verdict"] == "revise"  # the verdict stays until the next
+    _auditor(client, started_run, "approve")
+    assert _summary(client, started_run) == {
+        "builder_attempts": 4, "builder_status": "success", "files_changed": 1, "lines_added": 1,
+        "lines_removed": 0, "builder_tokens": 400, "auditor_verdict": "approve"}
+    assert _summary(client, started_run, "F1.2") is None  # the other phases keep theirs
+    _assert_same(started_run)
+
+
+def test_an_auditor_result_alone_makes_a_summary(client, started_run):
+    _auditor(client, started_run, "escalate")
+    assert _summary(client, started_run) == {
+        "builder_attempts": 0, "builder_status": None, "files_changed": 0, "lines_added": 0, "lines_removed": 0,
+        "builder_tokens": 0, "auditor_verdict": "escalate"}
     _assert_same(started_run)
 
 
@@ -77,20 +76,21 @@ def test_a_refused_result_leaves_the_summary_unchanged(client, started_run):
     bad = client.post(f"/runs/{started_run}/phases/F1.1/builder_result", json={
         "run_id": started_run, "phase_id": "F1.1", "status": "success", "unknown": 1})
     assert bad.status_code == 422
+    too_long = client.post(f"/runs/{started_run}/phases/F1.1/builder_result", json={
+        "run_id": started_run, "phase_id": "F1.1", "status": "s" * 65})
+    assert too_long.status_code == 422  # the column's width: a 422, not a database error
     mismatch = client.post(f"/runs/{started_run}/phases/F1.1/auditor_result", json={
         "run_id": started_run, "phase_id": "F1.2", "review_notes": "x", "recommendation": "approve"})
     assert mismatch.status_code == 400
     assert _summary(client, started_run) == before
 
 
-def test_the_client_reads_the_summary(client, started_run):
+def test_the_client_schema_reads_the_summary(client, started_run):
     from autopack.runs.schemas import RunResponse
 
     _builder(client, started_run, 2)
     run = RunResponse.model_validate(client.get(f"/runs/{started_run}").json())
-    summary = run.phases[0].results_summary
-    assert (summary.builder_results, summary.files_changed, summary.builder_at.utcoffset().total_seconds()) == (
-        1, 2, 0)
+    assert (run.phases[0].results_summary.files_changed, run.phases[1].results_summary) == (2, None)
     legacy = client.get(f"/runs/{started_run}").json()
     for phase in legacy["phases"]:
         del phase["results_summary"]

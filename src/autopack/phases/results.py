@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -56,7 +55,6 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
     if loaded is None:
         raise NotFound(f"Phase {phase_id} not found")
     run, tier, phase = loaded.run, loaded.tier, loaded.phase
-    now = utcnow()
     session.connection().execute(_INSERT_BUILDER, dict(
         run_id=run_id, phase_id=phase_id, run_type=result.run_type, status=result.status,
         notes=result.notes, patch_sha256=hashlib.sha256(patch.encode()).hexdigest() if patch else None,
@@ -65,7 +63,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         lines_removed=result.lines_removed, builder_attempts=result.builder_attempts,
         tokens_used=result.tokens_used, duration_minutes=result.duration_minutes,
         probe_results=[p.model_dump() for p in result.probe_results],
-        suggested_issues=[i.model_dump() for i in result.suggested_issues], created_at=now,
+        suggested_issues=[i.model_dump() for i in result.suggested_issues], created_at=utcnow(),
     ))
     before = service.mark(phase)
     events.record(session, "builder.result", run_id=run_id, payload={
@@ -73,7 +71,7 @@ def submit_builder_result(session: Session, run_id: str, phase_id: str, result: 
         "tokens_used": result.tokens_used, "patch_bytes": len(patch.encode())})
     phase.builder_attempts = result.builder_attempts
     phase.tokens_used = result.tokens_used
-    _summarise_builder(phase, result, now)
+    _summarise_builder(phase, result)
     tier_key = tier.tier_id
     for item in result.suggested_issues:
         issues.record_issue(session, phase, tier_key, issue_key=item.issue_key, severity=item.severity,
@@ -106,13 +104,12 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
     if loaded is None:
         raise NotFound(f"Phase {phase_id} not found")
     run, tier, phase = loaded.run, loaded.tier, loaded.phase
-    now = utcnow()
     session.connection().execute(_INSERT_AUDITOR, dict(
         run_id=run_id, phase_id=phase_id, review_notes=result.review_notes,
         recommendation=result.recommendation, confidence=result.confidence,
         issues_found=[i.model_dump() for i in result.issues_found],
         suggested_patches=[p.model_dump() for p in result.suggested_patches],
-        auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used, created_at=now,
+        auditor_attempts=result.auditor_attempts, tokens_used=result.tokens_used, created_at=utcnow(),
     ))
     before = service.mark(phase)
     events.record(session, "auditor.result", run_id=run_id, payload={
@@ -120,10 +117,7 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
         "issues_found": len(result.issues_found), "actor": actor})
     phase.auditor_attempts = max(phase.auditor_attempts or 0, result.auditor_attempts)
     phase.tokens_used = max(phase.tokens_used or 0, result.tokens_used)
-    phase.auditor_results_count = (phase.auditor_results_count or 0) + 1
     phase.last_auditor_verdict = result.recommendation
-    phase.last_auditor_confidence = result.confidence
-    phase.last_auditor_at = now
     for item in result.issues_found:
         issues.record_issue(session, phase, tier.tier_id, issue_key=item.issue_key, severity=item.severity,
                             source=item.source, category=item.category,
@@ -134,12 +128,10 @@ def submit_auditor_result(session: Session, run_id: str, phase_id: str, result: 
     return {"message": "Auditor result submitted"}
 
 
-def _summarise_builder(phase: Record, result: BuilderResult, now: datetime) -> None:
+def _summarise_builder(phase: Record, result: BuilderResult) -> None:
     """The phase's summary of its latest builder result (saved with the phase's one UPDATE)."""
-    phase.builder_results_count = (phase.builder_results_count or 0) + 1
     phase.last_builder_status = result.status
     phase.last_builder_files_changed = len(result.files_changed)
     phase.last_builder_lines_added = result.lines_added
     phase.last_builder_lines_removed = result.lines_removed
     phase.last_builder_tokens = result.tokens_used
-    phase.last_builder_at = now

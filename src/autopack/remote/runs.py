@@ -107,10 +107,11 @@ def show_run(run_id: str = typer.Argument(..., help="The run."), api_url: str | 
 
 def _reported(summary: Any) -> tuple[str, str]:  # noqa: ANN401 - a PhaseResultsSummary or None
     """The phase's latest builder result and auditor verdict, in a few words ("" before any)."""
-    if summary is None or not summary.builder_results:
-        return "", (summary.auditor_verdict or "") if summary is not None else ""
-    builder = (f"attempt {summary.builder_attempts} {summary.builder_status}: {summary.files_changed} files "
-               f"+{summary.lines_added}/-{summary.lines_removed}, {summary.builder_tokens} tokens")
+    if summary is None:
+        return "", ""
+    builder = "" if summary.builder_status is None else (
+        f"attempt {summary.builder_attempts} {summary.builder_status}: {summary.files_changed} files "
+        f"+{summary.lines_added}/-{summary.lines_removed}, {summary.builder_tokens} tokens")
     return builder, summary.auditor_verdict or ""
 
 

@@ -49,11 +49,12 @@ def _object(columns, alias: str) -> str:
 
 
 def _phase_object(alias: str) -> str:
-    """A phase's object: its response columns, then its `results_summary` object (json_object nests it
-    as JSON, not as a string)."""
+    """A phase's object: its response columns, then its `results_summary` object, null while nothing
+    was reported (json_object nests a json_object's result as JSON, through CASE too, not as a string)."""
     phase = _pairs(((c.key, c) for c in service.RESPONSE_PHASE_COLUMNS), alias)
     summary = _pairs(service.RESULTS_SUMMARY_COLUMNS, alias)
-    return f"json_object({phase}, 'results_summary', json_object({summary}))"
+    present = " OR ".join(f"{alias}.{c.expression.name} IS NOT NULL" for c in service.SUMMARY_PRESENT)
+    return f"json_object({phase}, 'results_summary', CASE WHEN {present} THEN json_object({summary}) END)"
 
 
 def _array(subquery: str) -> str:

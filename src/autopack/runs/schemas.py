@@ -100,19 +100,13 @@ class RunStartRequest(BaseModel):
 class PhaseResultsSummary(BaseModel):
     """What the executor last reported for a phase: its latest builder result and auditor verdict."""
 
-    builder_results: int  # builder results stored for the phase
     builder_attempts: int
-    builder_status: str | None  # null until a builder result arrives
-    files_changed: int
+    builder_status: str | None  # the latest builder result's status; null before the first
+    files_changed: int  # how many files the latest builder result changed
     lines_added: int
     lines_removed: int
     builder_tokens: int
-    builder_at: datetime | None
-    auditor_results: int
-    auditor_verdict: str | None  # the latest recommendation: approve, revise, escalate ...
-    auditor_confidence: str | None
-    auditor_at: datetime | None
-    tokens_used: int  # the phase's tokens, as counted in the run's
+    auditor_verdict: str | None  # the latest auditor recommendation (approve, revise, escalate ...)
 
 
 class PhaseResponse(BaseModel):
@@ -131,7 +125,7 @@ class PhaseResponse(BaseModel):
     phase_index: int
     scope: dict[str, Any] | None
     intention_refs: dict[str, Any] | None
-    results_summary: PhaseResultsSummary | None = None  # absent from servers before it existed
+    results_summary: PhaseResultsSummary | None = None  # null before any result (absent: an older server)
 
 
 class TierResponse(BaseModel):

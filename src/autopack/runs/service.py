@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -41,18 +41,18 @@ RESPONSE_PHASE_COLUMNS = (
     Phase.scope, Phase.intention_refs,
 )
 _RESPONSE_PHASE_KEYS = tuple(c.key for c in RESPONSE_PHASE_COLUMNS)
-# Each phase's `results_summary` object: (key, column), in the document's order.
+# Each phase's `results_summary` object: (key, column), in the document's order; null while the phase
+# has no builder or auditor result (no status, no verdict). Small on purpose: it is in every phase of
+# the executor's most frequent read.
 RESULTS_SUMMARY_COLUMNS = (
-    ("builder_results", Phase.builder_results_count), ("builder_attempts", Phase.builder_attempts),
-    ("builder_status", Phase.last_builder_status), ("files_changed", Phase.last_builder_files_changed),
-    ("lines_added", Phase.last_builder_lines_added), ("lines_removed", Phase.last_builder_lines_removed),
-    ("builder_tokens", Phase.last_builder_tokens), ("builder_at", Phase.last_builder_at),
-    ("auditor_results", Phase.auditor_results_count), ("auditor_verdict", Phase.last_auditor_verdict),
-    ("auditor_confidence", Phase.last_auditor_confidence), ("auditor_at", Phase.last_auditor_at),
-    ("tokens_used", Phase.tokens_used),
+    ("builder_attempts", Phase.builder_attempts), ("builder_status", Phase.last_builder_status),
+    ("files_changed", Phase.last_builder_files_changed), ("lines_added", Phase.last_builder_lines_added),
+    ("lines_removed", Phase.last_builder_lines_removed), ("builder_tokens", Phase.last_builder_tokens),
+    ("auditor_verdict", Phase.last_auditor_verdict),
 )
+SUMMARY_PRESENT = (Phase.last_builder_status, Phase.last_auditor_verdict)  # either set: something reported
 _SUMMARY_KEYS = tuple(key for key, _ in RESULTS_SUMMARY_COLUMNS)
-_SUMMARY_TIMES = ("builder_at", "auditor_at")
+_PRESENT_AT = tuple(_SUMMARY_KEYS.index(key) for key in ("builder_status", "auditor_verdict"))
 
 
 _INSERT_RUN_EVENT = insert(RunEvent)
@@ -193,20 +193,10 @@ def _json_fragment(text: str | None):
     return None if text is None else orjson.Fragment(text)
 
 
-def _utc(value: datetime | str | None) -> datetime | None:
-    """A timestamp of a plain DB-API row as the ORM would give it (SQLite hands back its text)."""
-    if value is None:
+def _results_summary(values: tuple) -> dict[str, Any] | None:
+    if all(values[i] is None for i in _PRESENT_AT):
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _results_summary(values: tuple) -> dict[str, Any]:
-    summary = dict(zip(_SUMMARY_KEYS, values))
-    for key in _SUMMARY_TIMES:
-        summary[key] = _utc(summary[key])
-    return summary
+    return dict(zip(_SUMMARY_KEYS, values))
 
 
 def serialize_run(session: Session, run_id: str) -> dict[str, Any]:

@@ -159,9 +159,9 @@ class Phase(Base):
     updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    # The latest builder and auditor result, kept by the transaction that stores each result, so
-    # GET /runs/{run_id} shows them without reading the result tables (migration 0029).
-    builder_results_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # What the executor last reported (the latest builder result's counts, the latest auditor verdict),
+    # written by the transaction that stores each result, so GET /runs/{run_id} shows it without
+    # reading the result tables (migration 0029). A null status and verdict: nothing reported yet.
     last_builder_status: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_builder_files_changed: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                             server_default="0")
@@ -169,11 +169,7 @@ class Phase(Base):
     last_builder_lines_removed: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                             server_default="0")
     last_builder_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
-    last_builder_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    auditor_results_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     last_auditor_verdict: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    last_auditor_confidence: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    last_auditor_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     run: Mapped[Run] = relationship(back_populates="phases")
     tier: Mapped[Tier] = relationship(back_populates="phases")
