@@ -52,7 +52,7 @@ RESULTS_SUMMARY_COLUMNS = (
 )
 SUMMARY_PRESENT = (Phase.last_builder_status, Phase.last_auditor_verdict)  # either set: something reported
 _SUMMARY_KEYS = tuple(key for key, _ in RESULTS_SUMMARY_COLUMNS)
-_PRESENT_AT = tuple(_SUMMARY_KEYS.index(key) for key in ("builder_status", "auditor_verdict"))
+_STATUS_AT, _VERDICT_AT = _SUMMARY_KEYS.index("builder_status"), _SUMMARY_KEYS.index("auditor_verdict")
 
 
 _INSERT_RUN_EVENT = insert(RunEvent)
@@ -194,7 +194,7 @@ def _json_fragment(text: str | None):
 
 
 def _results_summary(values: tuple) -> dict[str, Any] | None:
-    if all(values[i] is None for i in _PRESENT_AT):
+    if values[_STATUS_AT] is None and values[_VERDICT_AT] is None:
         return None
     return dict(zip(_SUMMARY_KEYS, values))
 
