@@ -18,7 +18,9 @@ from tests.web.helpers import PASSWORD, user
 CHROMIUM = Path("/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
-WAIT_MS = 120_000  # generous: the machine may be busy; these are waits for a condition, not timings
+# Generous (the machine may be busy): waits for a condition, not timings. `expect` has its own
+# default (5 s), not the context's, so each assertion names it.
+WAIT_MS = 120_000
 
 # Keeps every text #run-state shows, in order, from the moment it is installed.
 RECORD_STATES = """() => {
@@ -59,10 +61,10 @@ def test_the_demo_run_is_seen_live_from_run_created_to_done_success(server, brow
         page.click("button[type=submit]")
         page.wait_for_url("**/ui/runs")
         page.goto("/ui/runs/demo-live")
-        expect(page.locator("#run-state")).to_have_text("RUN_CREATED")
+        expect(page.locator("#run-state")).to_have_text("RUN_CREATED", timeout=WAIT_MS)
         for phase_id in phases:
-            expect(page.locator(f'[data-phase="{phase_id}"]')).to_have_text("QUEUED")
-        expect(page.locator("#live-status")).to_have_text("live")  # subscribed to the event stream
+            expect(page.locator(f'[data-phase="{phase_id}"]')).to_have_text("QUEUED", timeout=WAIT_MS)
+        expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT_MS)  # subscribed to the event stream
         page.evaluate(RECORD_STATES)
         executor = subprocess.Popen(
             [sys.executable, "-m", "autopack.cli", "execute", "--run-id", "demo-live", "--workspace", str(workspace),
@@ -70,9 +72,9 @@ def test_the_demo_run_is_seen_live_from_run_created_to_done_success(server, brow
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "AUTOPACK_API_KEY": KEY, "AUTOPACK_PROTECTED_PATHS": ".git/,.autonomous_runs/"})
         try:
-            expect(page.locator("#run-state")).to_have_text("DONE_SUCCESS")
+            expect(page.locator("#run-state")).to_have_text("DONE_SUCCESS", timeout=WAIT_MS)
             for phase_id in phases:
-                expect(page.locator(f'[data-phase="{phase_id}"]')).to_have_text("COMPLETE")
+                expect(page.locator(f'[data-phase="{phase_id}"]')).to_have_text("COMPLETE", timeout=WAIT_MS)
             output, _ = executor.communicate(timeout=WAIT_MS / 1000)
         finally:
             executor.kill()
