@@ -73,6 +73,20 @@ def test_run_page_shows_tiers_phases_tokens_and_live_script(signed):
     assert signed.get("/ui/runs/bad%0Aid").status_code == 422
 
 
+def test_run_page_shows_what_the_executor_reported_per_phase(signed):
+    start(signed, "run-r")
+    for attempt in (1, 2):
+        signed.post("/runs/run-r/phases/F1.1/builder_result", json={
+            "run_id": "run-r", "phase_id": "F1.1", "status": "<b>done</b>", "builder_attempts": attempt,
+            "files_changed": ["a.py", "b.py"], "lines_added": 12, "lines_removed": 3, "tokens_used": 4500})
+    signed.post("/runs/run-r/phases/F1.1/auditor_result", json={
+        "run_id": "run-r", "phase_id": "F1.1", "review_notes": "ok", "recommendation": "approve"})
+    page = signed.get("/ui/runs/run-r").text
+    assert ('data-reported="F1.1">attempt 2 &lt;b&gt;done&lt;/b&gt;: 2 files +12/-3, 4,500 tokens'
+            ' · auditor approve<') in page
+    assert 'data-reported="F1.2"></td>' in page  # nothing reported yet
+
+
 def test_names_and_texts_with_markup_render_as_text(signed):
     run_id = "<script>alert(1)"  # a legal run id (no separator), dangerous if it were not escaped
     start(signed, run_id, phases=[{**run_payload()["phases"][0], "name": EVIL}])
