@@ -17,7 +17,7 @@ from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotSettings, Tenant
 from autopack.db.models.enforcement import TenantEnforcementRule, TenantEnforcementSettings
-from autopack.db.scope import scoped
+from autopack.db.scope import TENANT, scoped
 
 # Level 2 is the safest default (DECISIONS §4.5); the caps are the contract's guarded-mode values.
 DEFAULTS: dict[str, Any] = {
@@ -129,15 +129,21 @@ def custom_rules_enabled(session: Session, tenant_id: int) -> bool:
     return bool(get_autopilot_settings(session, tenant_id).custom_autopilot_rules)
 
 
+# Built once: they run on every check, action and dry run (plain column rows, not ORM objects).
+_SETTINGS = scoped(select(*[getattr(TenantEnforcementSettings, name) for name in SETTING_FIELDS]), TENANT)
+_RULES = scoped(select(TenantEnforcementRule.rule_id, TenantEnforcementRule.rule_type,
+                       TenantEnforcementRule.threshold_value, TenantEnforcementRule.enforcement_mode,
+                       TenantEnforcementRule.enabled, TenantEnforcementRule.description), TENANT
+                ).order_by(TenantEnforcementRule.created_at, TenantEnforcementRule.rule_id)
+
+
 def load_enforcement_settings(session: Session, tenant_id: int) -> SettingsSnapshot:
     """The tenant's enforcement settings and rules as an immutable snapshot (defaults when no row)."""
-    # Plain column rows, not ORM objects: this runs on every check.
-    row = session.execute(scoped(select(*[getattr(TenantEnforcementSettings, name) for name in SETTING_FIELDS]),
-                                 tenant_id)).first()
-    rule = TenantEnforcementRule
-    rules = tuple(RuleSpec(*r) for r in session.execute(scoped(
-        select(rule.rule_id, rule.rule_type, rule.threshold_value, rule.enforcement_mode, rule.enabled,
-               rule.description), tenant_id).order_by(rule.created_at, rule.rule_id)))
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # as session.execute would: the connection alone does not flush
+    conn = session.connection()
+    row = conn.execute(_SETTINGS, {"tenant_id": tenant_id}).first()
+    rules = tuple(RuleSpec(*r) for r in conn.execute(_RULES, {"tenant_id": tenant_id}))
     if row is None:
         return SettingsSnapshot(rules=rules)
     return SettingsSnapshot(*row, rules=rules)

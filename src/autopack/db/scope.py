@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Delete, Select, Table, Update, delete, inspect, select, update
+from sqlalchemy import Delete, Select, Table, Update, bindparam, delete, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import FromClause, Join
 
 TENANT_COLUMN = "tenant_id"
+# The tenant as a parameter, for statements built once and run for many tenants: pass
+# `{"tenant_id": ...}` when executing (the ledger's text key as str, see above).
+TENANT = bindparam("tenant_id")
 
 
 class UnscopedQuery(TypeError):
@@ -39,7 +43,9 @@ def _from_clause(entity: Any) -> FromClause:
     return selectable
 
 
-def _key(column: ColumnElement[Any], tenant_id: int | str) -> int | str:
+def _key(column: ColumnElement[Any], tenant_id: int | str | BindParameter) -> Any:
+    if isinstance(tenant_id, BindParameter):  # TENANT: the value comes with each execution
+        return tenant_id
     # The ledger's chain key is text (see the module comment); every other tenant_id is the tenant's id.
     return str(tenant_id) if column.type.python_type is str else tenant_id
 

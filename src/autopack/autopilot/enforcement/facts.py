@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, select, type_coerce
+from sqlalchemy import and_, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.enforcement.rules import EnforcementContext
@@ -12,21 +12,37 @@ from autopack.autopilot.proposals import ActionProposal, first_number
 from autopack.db.base import UTCDateTime
 from autopack.db.models.autopilot import AutopilotAction
 from autopack.db.models.campaigns import CampaignMetricsDaily, SandboxCampaign
-from autopack.db.scope import scoped
+from autopack.db.scope import TENANT, scoped
 
 BUDGET_TYPES = ("budget_increase", "budget_decrease", "set_budget")
+
+# The fact queries, built once (building a statement cost more than running it); parameters by name.
+_ENTITY_ID, _ENTITY_TYPE = bindparam("entity_id"), bindparam("entity_type")
+_LOOKBACK = scoped(
+    select(func.sum(CampaignMetricsDaily.spend), func.sum(CampaignMetricsDaily.revenue),
+           func.sum(CampaignMetricsDaily.conversions), func.avg(CampaignMetricsDaily.roas),
+           func.avg(CampaignMetricsDaily.cpa))
+    .where(CampaignMetricsDaily.entity_id == _ENTITY_ID, CampaignMetricsDaily.day >= bindparam("since")), TENANT)
+_OTHERS_TOTAL = scoped(
+    select(func.coalesce(func.sum(SandboxCampaign.daily_budget), 0.0))
+    .where(SandboxCampaign.entity_type == _ENTITY_TYPE, SandboxCampaign.status == "active",
+           SandboxCampaign.entity_id != _ENTITY_ID), TENANT)
+_APPLIED_AT = AutopilotAction.applied_at
+_IS_BUDGET = AutopilotAction.action_type.in_(BUDGET_TYPES)
+_TODAY = _APPLIED_AT >= bindparam("midnight", type_=UTCDateTime())
+_FREQUENCY = scoped(
+    select(func.count().filter(and_(_IS_BUDGET, _TODAY)), func.count().filter(_TODAY),
+           type_coerce(func.max(_APPLIED_AT).filter(_IS_BUDGET), UTCDateTime()))
+    .where(AutopilotAction.entity_type == _ENTITY_TYPE, AutopilotAction.entity_id == _ENTITY_ID,
+           AutopilotAction.status == "applied"), TENANT)
 
 
 def lookback_metrics(session: Session, tenant_id: int, entity_id: str, days: int,
                      now: datetime) -> tuple[float | None, float | None]:
     """Spend-weighted ROAS and CPA of the entity over the last `days` days of campaign_metrics_daily."""
     since = (now - timedelta(days=days)).date()
-    row = session.execute(scoped(
-        select(func.sum(CampaignMetricsDaily.spend), func.sum(CampaignMetricsDaily.revenue),
-               func.sum(CampaignMetricsDaily.conversions), func.avg(CampaignMetricsDaily.roas),
-               func.avg(CampaignMetricsDaily.cpa))
-        .where(CampaignMetricsDaily.entity_id == entity_id, CampaignMetricsDaily.day >= since), tenant_id)
-    ).one()
+    row = session.connection().execute(_LOOKBACK, {"tenant_id": tenant_id, "entity_id": entity_id,
+                                                   "since": since}).one()
     spend, revenue, conversions, avg_roas, avg_cpa = row
     roas = revenue / spend if spend else (float(avg_roas) if avg_roas is not None else None)
     cpa = spend / conversions if spend and conversions else (float(avg_cpa) if avg_cpa is not None else None)
@@ -43,10 +59,8 @@ def tenant_total_after(session: Session, tenant_id: int, proposal: ActionProposa
     new = proposal.new_budget
     if new is None:
         return None
-    others = session.scalar(scoped(
-        select(func.coalesce(func.sum(SandboxCampaign.daily_budget), 0.0))
-        .where(SandboxCampaign.entity_type == proposal.entity_type, SandboxCampaign.status == "active",
-               SandboxCampaign.entity_id != proposal.entity_id), tenant_id))
+    others = session.connection().scalar(_OTHERS_TOTAL, {"tenant_id": tenant_id, "entity_type": proposal.entity_type,
+                                                         "entity_id": proposal.entity_id})
     return float(others or 0.0) + new
 
 
@@ -54,14 +68,9 @@ def frequency(session: Session, tenant_id: int, proposal: ActionProposal,
               now: datetime) -> tuple[int, int, float | None]:
     """(budget changes today, changes today, hours since the last budget change): *applied* actions only."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    applied_at = AutopilotAction.applied_at
-    is_budget = AutopilotAction.action_type.in_(BUDGET_TYPES)
-    today = applied_at >= midnight
-    budget_today, all_today, last = session.execute(scoped(
-        select(func.count().filter(and_(is_budget, today)), func.count().filter(today),
-               type_coerce(func.max(applied_at).filter(is_budget), UTCDateTime()))
-        .where(AutopilotAction.entity_type == proposal.entity_type, AutopilotAction.entity_id == proposal.entity_id,
-               AutopilotAction.status == "applied"), tenant_id)).one()
+    budget_today, all_today, last = session.connection().execute(_FREQUENCY, {
+        "tenant_id": tenant_id, "entity_type": proposal.entity_type, "entity_id": proposal.entity_id,
+        "midnight": midnight}).one()
     hours = None if last is None else max(0.0, (now - last).total_seconds() / 3600)
     return int(budget_today or 0), int(all_today or 0), hours
 
