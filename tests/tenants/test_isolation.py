@@ -139,3 +139,23 @@ def test_the_source_scan_can_fail():
                  "where(x == row.tenant_id)"):
         assert HAND_WRITTEN_FILTER.search(line), line
     assert not HAND_WRITTEN_FILTER.search("Model(tenant_id=tenant_id)")
+
+
+def test_a_statement_scoped_by_the_tenant_parameter_reads_one_tenant(two_tenants):
+    """scoped(..., TENANT), built once, filters every tenant table by the tenant given at execution."""
+    from sqlalchemy import select
+
+    from autopack.core.database import session_scope
+    from autopack.db.models import TenantEnforcementRule
+    from autopack.db.models.campaigns import CampaignMetricsDaily
+    from autopack.db.scope import TENANT, scoped
+
+    (alpha, a), (bravo, b) = two_tenants
+    stmt = scoped(select(TenantEnforcementRule.tenant_id, CampaignMetricsDaily.tenant_id).join(
+        CampaignMetricsDaily, CampaignMetricsDaily.entity_id != TenantEnforcementRule.rule_id), TENANT)
+    assert str(stmt).count(":tenant_id") == 2  # both tables, one parameter
+    with session_scope(writer=False) as session:
+        conn = session.connection()
+        for tenant in (alpha, bravo):
+            rows = conn.execute(stmt, {"tenant_id": tenant.id}).all()
+            assert rows and {r[0] for r in rows} == {r[1] for r in rows} == {tenant.id}
