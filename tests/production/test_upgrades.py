@@ -125,7 +125,8 @@ def _read_checks(make_client, monkeypatch, url: str) -> None:
         listing = client.get("/runs")
         assert listing.status_code == 200 and [r["id"] for r in listing.json()["runs"]] == [run_id]
         for path in (f"/runs/{run_id}", f"/runs/{run_id}/progress", f"/dashboard/runs/{run_id}/status",
-                     "/approval/pending", "/governance/pending", "/dashboard/usage?period=month", "/health"):
+                     "/approval/pending", "/governance/pending", "/dashboard/usage?period=month", "/health",
+                     "/storage/scans", "/storage/learned-rules"):
             answer = client.get(path)
             assert answer.status_code == 200, (path, answer.text[:300])
         assert client.get(f"/runs/{run_id}").json()["phases"][0]["state"] == "QUEUED"
