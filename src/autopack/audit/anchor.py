@@ -9,7 +9,7 @@ back, and never past a head that does not continue it.
 
 from __future__ import annotations
 
-import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -164,24 +164,21 @@ def refresh_anchor(path: Path | None = None, *, reseal: bool = False) -> Refresh
         return RefreshResult(anchor=anchor, breaks=breaks)
 
 
-_pending = False
-_pending_lock = threading.Lock()
+# Under a stream of commits the anchor moves at most once per interval (each move reads every chain's
+# head and rewrites the file); the first commit after a quiet spell moves it at once.
+REFRESH_INTERVAL = 0.2
+_last_refresh = -REFRESH_INTERVAL
 
 
 def _refresh_job() -> None:
-    global _pending
-    with _pending_lock:
-        _pending = False  # reset before reading the database: a commit after this queues another run
+    global _last_refresh
+    _last_refresh = time.monotonic()  # before reading the database: a commit after this queues another run
     refresh_anchor()
 
 
 def _schedule_refresh() -> None:
-    global _pending
-    with _pending_lock:
-        if _pending:  # a queued refresh has not read the database yet: it will see this commit too
-            return
-        _pending = True
-    mirror.submit(_refresh_job)
+    # Keyed: a refresh still waiting sees this commit too, since it reads the database when it runs.
+    mirror.submit(_refresh_job, key=_refresh_job, not_before=_last_refresh + REFRESH_INTERVAL)
 
 
 def refresh_after_commit(session: Session) -> None:
