@@ -67,12 +67,15 @@ def _defaults(tenant_id: int) -> AutopilotSettings:
     return AutopilotSettings(tenant_id=tenant_id, updated_at=utcnow(), **DEFAULTS)
 
 
+# Built once: every action, approval and execution reads them.
+_AUTOPILOT_SETTINGS = scoped(AutopilotSettings, TENANT)
+_AUTOPILOT_SETTINGS_FOR_UPDATE = _AUTOPILOT_SETTINGS.with_for_update()
+
+
 def get_autopilot_settings(session: Session, tenant_id: int, *, for_update: bool = False) -> AutopilotSettings:
     """The tenant's settings; created with defaults in write sessions, a detached default object in reads."""
-    stmt = scoped(AutopilotSettings, tenant_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = session.scalars(stmt).one_or_none()
+    stmt = _AUTOPILOT_SETTINGS_FOR_UPDATE if for_update else _AUTOPILOT_SETTINGS
+    row = session.scalars(stmt, {"tenant_id": tenant_id}).one_or_none()
     if row is not None:
         return row
     if not _is_writer(session):
@@ -84,7 +87,7 @@ def get_autopilot_settings(session: Session, tenant_id: int, *, for_update: bool
             row = _defaults(tenant_id)
             session.add(row)
     except IntegrityError:  # another writer created it first (PostgreSQL): use theirs
-        row = session.scalars(stmt).one()
+        row = session.scalars(stmt, {"tenant_id": tenant_id}).one()
     return row
 
 

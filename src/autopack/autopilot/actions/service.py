@@ -21,7 +21,7 @@ from autopack.autopilot.actions.transitions import (
     record_created,
     record_transition,
 )
-from autopack.autopilot.enforcement.service import evaluate, get_enforcement_settings
+from autopack.autopilot.enforcement.service import evaluate
 from autopack.autopilot.proposals import ActionProposal
 from autopack.autopilot.settings import get_autopilot_settings
 from autopack.core.errors import EnvelopeError
@@ -95,10 +95,6 @@ def _cooldown(violations: list[dict[str, Any]]) -> tuple[str | None, str | None]
     return None, None
 
 
-def _increase_limit(session: Session, tenant_id: int) -> float | None:
-    return get_enforcement_settings(session, tenant_id).budget_increase_limit_pct
-
-
 def _enforcement_error(result) -> EnvelopeError | None:
     details = {"outcome": result.outcome, "violations": result.violations, "warnings": result.warnings,
                "audit_log_id": result.audit_log_id}
@@ -120,7 +116,7 @@ def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, act
     error = _enforcement_error(result)
     if error is not None:
         return QueueOutcome(error=error)
-    decision = decide(PolicyContext(proposal, settings, _increase_limit(session, tenant_id)))
+    decision = decide(PolicyContext(proposal, settings, result.increase_limit_pct))
     cooldown_ends_at, cooldown_warning = _cooldown(result.violations)
     if cooldown_warning:
         result.warnings.append(cooldown_warning)

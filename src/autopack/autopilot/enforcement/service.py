@@ -42,6 +42,7 @@ class EnforcementResult:
     audit_log_id: str | None = None
     enforcement_enabled: bool = True
     confirmation_jti: str | None = None  # the redeemed token's jti (store it on the action)
+    increase_limit_pct: float | None = None  # the settings' budget_increase_limit_pct (the approval policy's)
 
     @property
     def allowed(self) -> bool:
@@ -92,7 +93,8 @@ def evaluate(session: Session, tenant_id: int, proposal: ActionProposal, *, acto
     if metrics is None and isinstance(proposal.action_json.get("metrics"), dict):
         metrics = proposal.action_json["metrics"]
     if not settings.enforcement_enabled:
-        result = EnforcementResult("allowed", "advisory", warnings=[DISABLED_WARNING], enforcement_enabled=False)
+        result = EnforcementResult("allowed", "advisory", warnings=[DISABLED_WARNING], enforcement_enabled=False,
+                                   increase_limit_pct=settings.budget_increase_limit_pct)
         if record:
             row = record_intervention(
                 session, tenant_id, intervention_action="allowed", actor=actor, user_id=user_id,
@@ -106,7 +108,7 @@ def evaluate(session: Session, tenant_id: int, proposal: ActionProposal, *, acto
                                   settings.roas_lookback_days, utcnow())
     decision = run_rules(rules, context, settings.default_mode)
     result = EnforcementResult(decision.outcome, decision.mode, [v.as_dict() for v in decision.violations],
-                               list(decision.warnings))
+                               list(decision.warnings), increase_limit_pct=settings.budget_increase_limit_pct)
     extra: dict[str, Any] = {}
     intervention = _INTERVENTION[result.outcome]
     if result.outcome == "soft_block":
