@@ -212,3 +212,22 @@ def test_the_other_typed_answers_match_their_schemas_key_for_key(app_client):
     _exact(Envelope[Membership], call("GET", f"/api/v1/tenant/{acme.id}/membership", headers=admin))
     _exact(Envelope[MemberRemoved], call("DELETE", f"/api/v1/tenants/{acme.id}/members/{member.data.user_id}",
                                          headers=root))
+
+
+def test_the_client_reads_answers_leniently_where_the_suite_is_strict(client):
+    """A key a newer server added is dropped by the client (the strict schema refuses it); a missing one fails."""
+    import httpx
+
+    from autopack.client.calls import Call, Ref, decode
+    from autopack.client.errors import ValidationFailed
+
+    served = client.get("/health").json()
+    call = Call("GET", "/health", accept=(503,), model=Ref("health", "ServiceHealth"))
+    request = httpx.Request("GET", "http://autopack.test/health")
+    newer = {**served, "added_by_a_newer_server": {"x": 1}}
+    with pytest.raises(ValidationError):
+        ServiceHealth.model_validate(newer)
+    assert decode(call, httpx.Response(200, json=newer, request=request)) == ServiceHealth.model_validate(served)
+    renamed = {("state" if k == "status" else k): v for k, v in served.items()}
+    with pytest.raises(ValidationFailed, match="unexpected answer"):
+        decode(call, httpx.Response(200, json=renamed, request=request))
