@@ -61,3 +61,23 @@ def test_waiting_writes_of_one_file_collapse_into_the_newest(monkeypatch):
     gate.set()
     mirror.flush()
     assert written == [("a", 4), ("b", 0), ("b", 1), ("b", 2), ("b", 3), ("b", 4)]
+
+
+def test_a_phase_changing_quickly_has_its_file_written_once(make_client, monkeypatch, runs_dir):
+    from autopack.runs import layout, service
+
+    monkeypatch.setenv("AUTOPACK_MIRROR_SYNC", "0")
+    monkeypatch.setattr(service, "PHASE_FILE_HOLD", 5.0)  # longer than the updates take on a loaded machine
+    client = make_client()
+    assert client.post("/runs/start", json=run_payload("hold-1")).status_code == 201
+    mirror.flush()
+    writes = []
+    real = layout.write_run_files
+    monkeypatch.setattr(layout, "write_run_files",  # (run, tiers, phases): count the phases' files
+                        lambda *a, **k: (writes.extend(p.phase_id for p in a[2]), real(*a, **k))[1])
+    for state in ("EXECUTING", "GATE", "EXECUTING", "GATE", "COMPLETE"):
+        assert set_state(client, "hold-1", "F1.1", state).status_code == 200
+    mirror.flush()  # waits for the held write too
+    assert writes == ["F1.1"]
+    phase_file = runs_dir / "autopack" / "runs" / "hold-1" / "phases" / "phase_00_F1.1.md"
+    assert "State: COMPLETE" in phase_file.read_text()

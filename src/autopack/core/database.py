@@ -21,6 +21,7 @@ from autopack.core.startup import StartupRefused
 
 _lock = threading.Lock()
 _engine: Engine | None = None
+_writer_bind: Engine | None = None  # the engine with the writer's options (SQLite's writer turns)
 _sessionmaker: sessionmaker[Session] | None = None
 
 AFTER_COMMIT_KEY = "autopack_after_commit"
@@ -115,23 +116,25 @@ def build_engine(url: str) -> Engine:
 
 def get_engine() -> Engine:
     """The process-wide engine, built on first use from settings."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _writer_bind
     if _engine is None:
         with _lock:
             if _engine is None:
                 _engine = build_engine(get_settings().sqlalchemy_url)
                 _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+                _writer_bind = _engine.execution_options(autopack_writer=True)  # made once, not per write
     return _engine
 
 
 def reset_engine() -> None:
     """Dispose of the engine (tests and settings changes)."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _writer_bind
     with _lock:
         if _engine is not None:
             _engine.dispose()
         _engine = None
         _sessionmaker = None
+        _writer_bind = None
 
 
 def is_sqlite() -> bool:
@@ -167,7 +170,7 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
 
 @contextmanager
 def _session(writer: bool) -> Iterator[Session]:
-    bind = _engine.execution_options(autopack_writer=True) if writer else _engine
+    bind = _writer_bind if writer else _engine
     session = _sessionmaker(bind=bind)
     try:
         yield session

@@ -89,9 +89,9 @@ def submit(job: Job, key: Hashable | None = None, not_before: float = 0.0) -> No
         _cond.notify_all()
 
 
-def mirror_after_commit(session: Session, job: Job, key: Hashable | None = None) -> None:
-    """Write a mirror once the session's transaction has committed."""
-    on_commit(session, lambda: submit(job, key))
+def mirror_after_commit(session: Session, job: Job, key: Hashable | None = None, hold: float = 0.0) -> None:
+    """Write a mirror once the session's transaction has committed (`hold` seconds later at the earliest)."""
+    on_commit(session, lambda: submit(job, key, time.monotonic() + hold if hold else 0.0))
 
 
 def flush() -> None:

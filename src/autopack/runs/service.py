@@ -350,6 +350,11 @@ def recount(session: Session, run_id: str) -> dict[str, Any]:
     return {"run": totals(rows), "tiers": {pk: totals([r for r in rows if r.tier_id == pk]) for pk in tiers}}
 
 
+# A phase's file is written at most this long after its first change still waiting: the changes of a
+# phase moving quickly through its states (or updated by many calls) are written once, not each.
+PHASE_FILE_HOLD = 0.5
+
+
 def mirror_phase_file(session: Session, phase: Phase, tier_key: str) -> None:
     """Rewrite the phase summary once the transaction commits."""
     snap = layout.PhaseSnapshot(
@@ -359,7 +364,7 @@ def mirror_phase_file(session: Session, phase: Phase, tier_key: str) -> None:
     )
     run_id = phase.run_id
     mirror_after_commit(session, lambda: layout.write_run_files(None, [], [snap], run_id=run_id),
-                        key=("phase", run_id, phase.phase_id))
+                        key=("phase", run_id, phase.phase_id), hold=PHASE_FILE_HOLD)
 
 
 _LOADED = {"run": Run.__table__, "tier": Tier.__table__, "phase": Phase.__table__}
