@@ -41,8 +41,8 @@ from autopack.issues.router import router as issues_router
 from autopack.metrics.router import router as metrics_router
 from autopack.oauth.router import router as oauth_router
 from autopack.oauth.worker import start_refresh_worker
+from autopack.operator.router import list_runs, run_progress
 from autopack.operator.router import router as operator_router
-from autopack.operator.router import run_progress
 from autopack.phases import router as phase_endpoints
 from autopack.phases.governance import decide_request
 from autopack.phases.router import router as phases_router
@@ -93,7 +93,8 @@ async def lifespan(app: FastAPI):
 
 def fast_routes() -> tuple:
     """The routes answered before routing: what executors and consoles poll and post most."""
-    return (declared_route(runs_router, get_run), declared_route(operator_router, run_progress),
+    return (declared_route(runs_router, get_run), declared_route(operator_router, list_runs),
+            declared_route(operator_router, run_progress),
             declared_route(dashboard_router, dashboard_run_status),
             declared_route(phases_router, phase_endpoints.update_status),
             declared_route(phases_router, phase_endpoints.builder_result),

@@ -95,7 +95,11 @@ def test_the_fast_path_and_the_declared_route_answer_the_same(make_client, start
         for path in (f"/runs/{started_run}", "/runs/no-such-run", "/runs/", f"/runs/{started_run}/",
                      f"/runs/{started_run}/progress", "/runs/no-such-run/progress", f"/runs/{started_run}/progress/",
                      f"/dashboard/runs/{started_run}/status", "/dashboard/runs/no-such-run/status",
-                     "/dashboard/runs//status"):
+                     "/dashboard/runs//status", "/runs", "/runs?limit=5", "/runs?limit=1&offset=0",
+                     "/runs?limit=abc", "/runs?limit=", "/runs?limit=5&limit=2", "/runs?offset=-3",
+                     "/runs?limit=999999999999999999999", "/runs?limit=+5", "/runs?limit=%205",
+                     "/runs?limit=1.0", "/runs?foo=1", "/runs?offset=100000", "/runs?limit=0",
+                     "/runs?limit=-0", "/runs?LIMIT=2"):
             a, b = fast.get(path), routed.get(path)
             assert (a.status_code, a.headers["content-type"], a.content) == \
                 (b.status_code, b.headers["content-type"], b.content), path
@@ -109,6 +113,9 @@ def test_the_fast_path_and_the_declared_route_answer_the_same(make_client, start
     ("GET", "/dashboard/runs/r1/status/extra", False),
     ("POST", "/runs/r1/progress", False),
     ("GET", "/runs/r1/artifacts/index", False),
+    ("GET", "/runs", True),
+    ("GET", "/runs?limit=2&offset=1", True),
+    ("GET", "/runs?limit=two", False),
 ])
 def test_the_app_fast_path_answers_each_declared_read(method, path, answered, client):
     passed_on = []
@@ -122,7 +129,8 @@ def test_the_app_fast_path_answers_each_declared_read(method, path, answered, cl
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"",
+    path, _, query = path.partition("?")
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": query.encode(),
              "headers": []}
     asyncio.run(RouteFastPath(inner, fast_routes())(scope, receive, send))
     assert (not passed_on) is answered

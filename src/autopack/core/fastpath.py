@@ -5,14 +5,17 @@ model); the app hands those routes to this middleware, which answers the request
 the route's access checks and calling its endpoint before the routing and dependency machinery runs.
 A body is taken only when it is JSON that its model accepts; anything else (another content type, bad
 JSON, a body the model refuses) goes on to the router, so every refusal is the router's own answer.
-Errors become the same answers the app's handlers give. A route with any other dependency or a query,
-header, cookie or non-text path parameter is refused at start-up: skipping the routing would skip those.
+Query parameters are taken when they are plain int ones given as plain numbers (others go to the
+router too). Errors become the same answers the app's handlers give. A route with any other dependency,
+query, header or cookie parameter, or a non-text path parameter, is refused at start-up: skipping the
+routing would skip those.
 It sits inside the request-id and request-guard middleware, so ids, logs, the body limit and the NUL
 guard still apply, and an unexpected error still becomes the usual 500 with an error report.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +25,7 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,6 +60,7 @@ class _Plan:
     guards: tuple[tuple[str | None, Any], ...]  # (endpoint parameter or None, check)
     body: tuple[str, type[BaseModel]] | None  # (endpoint parameter, model)
     request_name: str | None
+    numbers: tuple[tuple[str, str], ...] = ()  # plain int query parameters: (endpoint parameter, query name)
 
 
 def _refuse(route: APIRoute, why: str) -> ValueError:
@@ -70,8 +75,14 @@ def _plan(route: APIRoute) -> _Plan:
         if not _is_request_check(dependency.call):  # an auth dependency of another kind among them
             raise _refuse(route, "takes more than path parameters and access checks")
         guards.append((dependency.name, dependency.call))
-    if dependant.query_params or dependant.header_params or dependant.cookie_params:
+    if dependant.header_params or dependant.cookie_params:
         raise _refuse(route, "takes more than path parameters and access checks")
+    numbers = []
+    for field in dependant.query_params:
+        info = field.field_info
+        if info.annotation is not int or info.metadata or info.is_required():
+            raise _refuse(route, "has a query parameter other than a plain int with a default")
+        numbers.append((field.name, info.alias or field.name))
     if any(field.field_info.annotation is not str for field in dependant.path_params):
         raise _refuse(route, "has a path parameter that is not text")  # the router would convert it
     if (dependant.response_param_name or dependant.background_tasks_param_name or dependant.websocket_param_name
@@ -85,7 +96,27 @@ def _plan(route: APIRoute) -> _Plan:
                 or getattr(field.field_info, "embed", False) or type(field.field_info).__name__ != "Body"):
             raise _refuse(route, "takes a body other than one JSON model")
         body = (field.name, model)
-    return _Plan(route, tuple(guards), body, dependant.request_param_name)
+    return _Plan(route, tuple(guards), body, dependant.request_param_name, tuple(numbers))
+
+
+# What pydantic reads as the same int in every case (anything else goes to the router, which answers it).
+_PLAIN_INT = re.compile(r"-?[0-9]{1,18}")
+
+
+def _numbers(scope: dict, plan: _Plan) -> dict[str, int] | None:
+    """The plain int query parameters given; None (the router answers) when one is not a plain number."""
+    if not scope.get("query_string"):
+        return {}
+    given = QueryParams(scope["query_string"])
+    found = {}
+    for name, alias in plan.numbers:
+        raw = given.get(alias)
+        if raw is None:
+            continue
+        if not _PLAIN_INT.fullmatch(raw):
+            return None
+        found[name] = int(raw)
+    return found
 
 
 def _json_body(scope: dict, model: type[BaseModel]) -> BaseModel | None:
@@ -144,6 +175,11 @@ class RouteFastPath:
         else:
             return await self.app(scope, receive, send)
         arguments = dict(child["path_params"])
+        if plan.numbers:
+            numbers = _numbers(scope, plan)
+            if numbers is None:
+                return await self.app(scope, receive, send)  # the router gives its own answer
+            arguments.update(numbers)
         if plan.body is not None:
             name, model = plan.body
             value = _json_body(scope, model)
