@@ -95,3 +95,28 @@ def test_the_client_schema_reads_the_summary(client, started_run):
     for phase in legacy["phases"]:
         del phase["results_summary"]
     assert RunResponse.model_validate(legacy).phases[0].results_summary is None  # an older server's answer
+
+
+def test_tokens_that_would_overflow_the_runs_total_are_refused_with_nothing_changed(client):
+    """Each phase may report up to 2**62 tokens; a change taking the run's sum past 2**63 - 1 is a 422."""
+    from tests.conftest import run_payload
+
+    payload = run_payload("overflow-1", tiers=1, phases_per_tier=3)
+    payload["run"]["token_cap"] = 2**62
+    assert client.post("/runs/start", json=payload).status_code == 201
+    for phase in ("F1.1", "F1.2", "F1.3"):  # all started before the cap is reached: they may still report
+        assert client.post(f"/runs/overflow-1/phases/{phase}/update_status",
+                           json={"state": "EXECUTING"}).status_code == 200
+    for phase, tokens in (("F1.1", 2**62), ("F1.2", 2**62 - 1)):  # the run's total reaches 2**63 - 1 exactly
+        response = client.post(f"/runs/overflow-1/phases/{phase}/update_status",
+                               json={"state": "COMPLETE", "tokens_used": tokens})
+        assert response.status_code == 200, response.text
+    for path, body in (("update_status", {"state": "COMPLETE", "tokens_used": 1}),
+                       ("builder_result", {"phase_id": "F1.3", "run_id": "overflow-1", "status": "success",
+                                           "tokens_used": 1})):
+        response = client.post(f"/runs/overflow-1/phases/F1.3/{path}", json=body)
+        assert response.status_code == 422, response.text
+        assert "largest number stored" in response.json()["detail"]
+    assert client.get("/dashboard/runs/overflow-1/status").json()["tokens_used"] == 2**63 - 1
+    phase = client.get("/runs/overflow-1").json()["tiers"][0]["phases"][2]
+    assert (phase["state"], phase["results_summary"]) == ("EXECUTING", None)  # no result stored

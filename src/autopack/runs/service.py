@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autopack.core.database import on_commit
-from autopack.core.errors import BadRequest, NotFound
+from autopack.core.errors import BadRequest, NotFound, Unprocessable
 from autopack.core.ids import is_storable
 from autopack.core.mirror import mirror_after_commit
 from autopack.db.base import utcnow
@@ -284,6 +284,7 @@ class Mark:
 
 
 SUMS = ("tokens_used", "minor_issues_count", "major_issues_count")
+MAX_SUM = 2**63 - 1  # a BIGINT / SQLite INTEGER: each phase may report up to 2**62 tokens, their sum is bounded here
 
 
 def mark(phase: Phase) -> Mark:
@@ -300,7 +301,11 @@ def roll_up(session: Session, run: Run, tier: Tier, phase: Phase, before: Mark, 
         for key in SUMS:
             delta = (getattr(phase, key) or 0) - getattr(before, key)
             if delta:
-                setattr(row, key, (getattr(row, key) or 0) + delta)
+                total = (getattr(row, key) or 0) + delta
+                if total > MAX_SUM:  # refused (the transaction rolls back) rather than a database overflow
+                    raise Unprocessable(f"{key} would take the {'run' if row is run else 'tier'}'s total past "
+                                        f"{MAX_SUM}, the largest number stored")
+                setattr(row, key, total)
         if moved:
             setattr(row, BUCKETS[before.state], getattr(row, BUCKETS[before.state]) - 1)
             setattr(row, BUCKETS[phase.state], getattr(row, BUCKETS[phase.state]) + 1)
