@@ -125,6 +125,13 @@ def test_sign_in_and_watch_phases_move_without_a_reload(live, page):
     shot(page, "run")
 
 
+def _loaded_width(page, selector: str) -> int:
+    """The image's natural width once the browser has finished loading it (0 while it loads, and if broken)."""
+    page.wait_for_function("s => { const i = document.querySelector(s); return i !== null && i.complete; }",
+                           arg=selector, timeout=60_000)
+    return page.evaluate("s => document.querySelector(s).naturalWidth", selector)
+
+
 def test_artifacts_text_image_and_sandboxed_html(live, page):
     expect = playwright_api.expect
     user("root", superuser=True)
@@ -139,13 +146,13 @@ def test_artifacts_text_image_and_sandboxed_html(live, page):
     page.goto("/ui/runs/art-run")
     shots = page.locator(".shots img")
     expect(shots).to_have_count(1)
-    assert page.evaluate("document.querySelector('.shots img').naturalWidth") == 1
+    assert _loaded_width(page, ".shots img") == 1
     page.click("text=notes.txt")
     expect(page.get_by_test_id("artifact-text")).to_have_text("<script>window.__pwned = 1</script> plain text")
     page.go_back()
     page.click(".shots a")
     expect(page.get_by_test_id("artifact-image")).to_be_visible()
-    assert page.evaluate("document.querySelector('[data-testid=artifact-image]').naturalWidth") == 1
+    assert _loaded_width(page, "[data-testid=artifact-image]") == 1
     page.goto("/ui/runs/art-run")
     page.click("text=capture.html")
     frame_element = page.get_by_test_id("artifact-frame")
