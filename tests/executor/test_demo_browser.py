@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,9 +12,8 @@ import pytest
 from autopack.executor.demo.__main__ import STEP, prepare
 from autopack.remote.plan import example_text, load_plan
 from tests.executor.conftest import KEY
-from tests.web.helpers import PASSWORD, user
+from tests.web.helpers import CHROMIUM, PASSWORD, chromium_browser, user
 
-CHROMIUM = Path("/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
 # Generous (the machine may be busy): waits for a condition, not timings. `expect` has its own
@@ -34,13 +32,7 @@ RECORD_STATES = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
+browser = pytest.fixture(scope="module", name="browser")(chromium_browser)
 
 
 def test_the_demo_run_is_seen_live_from_run_created_to_done_success(server, browser, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from autopack.auth import privileges
 from autopack.core.database import session_scope
@@ -12,6 +13,18 @@ from autopack.tenants import service as tenants
 from tests.auth.helpers import make_user
 
 PASSWORD = "correct-horse-battery"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's (make test installs it); never a downloaded browser
+
+
+def chromium_browser():
+    """A headless Debian Chromium, for a module's `browser` fixture (the tests skip without Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -23,9 +23,8 @@ from tests.auth.helpers import bearer
 from tests.conftest import run_payload
 from tests.governance.helpers import builder_body, init_repo, make_patch
 from tests.live_server import free_port, running
-from tests.web.helpers import PASSWORD, tenant, user
+from tests.web.helpers import CHROMIUM, PASSWORD, chromium_browser, tenant, user
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / ".test-artifacts" / "console"
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
@@ -51,13 +50,7 @@ def live(tmp_path_factory):
         yield {"url": f"http://127.0.0.1:{port}", "runs": runs, "repo": repo}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
+browser = pytest.fixture(scope="module", name="browser")(chromium_browser)
 
 
 @pytest.fixture
