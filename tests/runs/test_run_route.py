@@ -12,6 +12,7 @@ from autopack.core import fastpath
 from autopack.core.fastpath import RouteFastPath, declared_route
 from autopack.main import fast_routes
 from autopack.runs.router import get_run, router
+from autopack.runs.schemas import RunResponse
 
 PATH = "/runs/{run_id}"
 
@@ -73,7 +74,7 @@ def test_the_fast_path_answers_what_the_declared_route_matches(method, path, ans
 
 def test_a_moved_declaration_moves_the_fast_path(client, started_run):
     moved = APIRouter()
-    moved.get("/v2/runs/{run_id}")(get_run)
+    moved.get("/v2/runs/{run_id}", response_model=RunResponse)(get_run)  # declared as the original
     route = declared_route(moved, get_run)
     assert _answered_by_fast_path([route], "GET", f"/v2/runs/{started_run}")
     assert not _answered_by_fast_path([route], "GET", f"/runs/{started_run}")
@@ -236,3 +237,10 @@ def test_the_fast_path_posts_keep_the_runner_check(make_client, monkeypatch):
         assert fast.get("/runs/fp-prod-a").json()["tiers"][0]["phases"][0]["state"] == "QUEUED"  # nothing changed
         assert fast.post("/runs/fp-prod-a/phases/F1.1/update_status", json={"state": "EXECUTING"},
                          headers={"X-API-Key": "k-123456789"}).status_code == 200
+
+
+def test_a_route_without_a_response_model_cannot_skip_routing():
+    bare = APIRouter()
+    bare.get("/runs/{run_id}")(get_run)
+    with pytest.raises(ValueError, match="cannot skip routing"):
+        RouteFastPath(None, [declared_route(bare, get_run)])

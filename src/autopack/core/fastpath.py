@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
@@ -88,6 +89,9 @@ def _plan(route: APIRoute) -> _Plan:
     if (dependant.response_param_name or dependant.background_tasks_param_name or dependant.websocket_param_name
             or dependant.http_connection_param_name or dependant.security_scopes_param_name):
         raise _refuse(route, "takes a parameter only the router provides")
+    if route.response_field is None or not isinstance(route.response_class, DefaultPlaceholder):
+        # A returned value is dumped by its response model, as the router does when no class is set.
+        raise _refuse(route, "has no response model or a response class of its own")
     body = None
     if dependant.body_params:
         (field,) = dependant.body_params if len(dependant.body_params) == 1 else (None,)
@@ -139,21 +143,15 @@ def _json_body(scope: dict, model: type[BaseModel]) -> BaseModel | None:
 
 def _serialized(route: APIRoute, content: Any) -> Response:
     """A returned value as the router answers it: validated by the response model and dumped as JSON."""
-    field = route.response_field
-    status = {"status_code": route.status_code} if route.status_code else {}
-    if field is None or not isinstance(route.response_class, DefaultPlaceholder):
-        return Response(orjson.dumps(content), media_type="application/json", **status)
-    value, errors = field.validate(content, {}, loc=("response",))
+    value, errors = route.response_field.validate(content, {}, loc=("response",))
     if errors:
-        from fastapi.exceptions import ResponseValidationError
-
         raise ResponseValidationError(errors=errors, body=content)
-    body = field.serialize_json(value, include=route.response_model_include, exclude=route.response_model_exclude,
-                                by_alias=route.response_model_by_alias,
-                                exclude_unset=route.response_model_exclude_unset,
-                                exclude_defaults=route.response_model_exclude_defaults,
-                                exclude_none=route.response_model_exclude_none)
-    return Response(body, media_type="application/json", **status)
+    body = route.response_field.serialize_json(
+        value, include=route.response_model_include, exclude=route.response_model_exclude,
+        by_alias=route.response_model_by_alias, exclude_unset=route.response_model_exclude_unset,
+        exclude_defaults=route.response_model_exclude_defaults, exclude_none=route.response_model_exclude_none)
+    return Response(body, media_type="application/json", **({"status_code": route.status_code}
+                                                             if route.status_code else {}))
 
 
 class RouteFastPath:

@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,15 +157,20 @@ def prompt_for(request: dict[str, Any], workspace: Path) -> str:
 
 
 @dataclass
-class ChatBuilder:
-    """An LLM builder over the OpenAI-compatible chat completions API (local model servers too)."""
+class _ModelEndpoint:
+    """Where an LLM builder sends its requests, and their limits."""
 
     base_url: str
     model: str
-    api_key: str | None
+    api_key: str | None = field(repr=False)  # never in a log line or a traceback's locals
     workspace: Path
     timeout: float = 300.0
     max_tokens: int = 4096
+
+
+@dataclass
+class ChatBuilder(_ModelEndpoint):
+    """An LLM builder over the OpenAI-compatible chat completions API (local model servers too)."""
 
     def build(self, request: dict[str, Any]) -> Build:
         """POST {base_url}/chat/completions; the answer's diff and its usage."""
@@ -184,15 +189,8 @@ class ChatBuilder:
 
 
 @dataclass
-class AnthropicBuilder:
+class AnthropicBuilder(_ModelEndpoint):
     """An LLM builder over the Anthropic Messages API."""
-
-    base_url: str
-    model: str
-    api_key: str | None
-    workspace: Path
-    timeout: float = 300.0
-    max_tokens: int = 4096
 
     def build(self, request: dict[str, Any]) -> Build:
         """POST {base_url}/v1/messages; the answer's diff and its usage."""
