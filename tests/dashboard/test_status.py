@@ -109,15 +109,14 @@ def test_status_has_no_side_effects(client, started_run, runs_dir):
 
 
 def test_the_one_statement_status_equals_the_service(client):
-    """On SQLite the status is read by one statement; it must give the service's document exactly."""
+    """The status is read by one statement (SQLite's or PostgreSQL's); it must give the service's document exactly."""
     from sqlalchemy import update
 
     from autopack.core.database import is_sqlite, session_scope
     from autopack.dashboard import metrics as status
     from autopack.db.models import Phase, Run
 
-    if not is_sqlite():
-        pytest.skip("the one-statement status is SQLite's")
+    one_statement = status._sqlite_run_status if is_sqlite() else status._postgres_run_status
     start(client, "oracle-a", tiers=3, phases_per_tier=3)
     set_phase(client, "oracle-a", "F1.1", "COMPLETE", tokens_used=100, quality_level="ok")
     set_phase(client, "oracle-a", "F1.2", "SKIPPED", quality_level="needs_review")
@@ -141,10 +140,10 @@ def test_the_one_statement_status_equals_the_service(client):
     for run_id in ("oracle-a", "oracle-empty", "oracle-fresh"):
         with session_scope(writer=False) as session:
             expected = status.run_status(session, run_id)
-        assert status._sqlite_run_status(run_id) == expected
-        assert list(status._sqlite_run_status(run_id)) == list(expected)
+        assert one_statement(run_id) == expected
+        assert list(one_statement(run_id)) == list(expected)
     with pytest.raises(status.NotFound):
-        status._sqlite_run_status("oracle-missing")
+        one_statement("oracle-missing")
     body = client.get("/dashboard/runs/oracle-a/status").json()
     assert body["budget"]["hold"] == "tokens" and body["incident_token_cap_exceeded"][0]["phase_id"] == "F2.1"
     assert body["token_efficiency"]["phase_outcome_counts"] == {"COMPLETE": 2, "FAILED": 1, "UNKNOWN": 1}

@@ -64,6 +64,7 @@ def test_the_probe_sees_a_server_error(fuzz_app, monkeypatch):
         raise ZeroDivisionError("planted failure")
 
     monkeypatch.setattr(document, "_sqlite_document", boom)
+    monkeypatch.setattr(document, "_postgres_document", boom)
     monkeypatch.setattr(service, "serialize_run", boom)
     statuses, failures = _fuzz(fuzz_app, {}, only="GET /runs/{run_id}")
     assert failures and statuses[5] == len(failures)

@@ -137,25 +137,18 @@ def test_an_old_sqlite_library_takes_the_python_serializer(client, started_run, 
 
 
 @pytest.mark.skipif(os.environ.get("AUTOPACK_TEST_DB", "sqlite") != "postgresql", reason="PostgreSQL read path")
-def test_postgresql_reads_the_run_tiers_and_phases_in_one_snapshot(client, started_run, monkeypatch):
-    from autopack.db.models import Phase
+def test_postgresql_reads_the_document_in_one_statement(client, started_run, monkeypatch):
+    """The read thread's document comes from the statement alone (its own snapshot), not the serializer."""
+    expected = orjson.dumps(_serializer(started_run))
+    monkeypatch.setattr(service, "serialize_run", None)  # would fail if it were called
+    monkeypatch.setattr(service, "_raw_rows", None)
+    assert document.read_run_document(started_run) == expected
+    assert client.get(f"/runs/{started_run}").content == expected
 
-    real = service._raw_rows
-    done = []
 
-    def write_between_queries(conn, stmt, params):
-        if not done:  # after the run row was read: another connection changes every phase
-            done.append(True)
-            with session_scope() as other:
-                other.execute(update(Phase).where(Phase.run_id == started_run).values(name="changed"))
-        return real(conn, stmt, params)
-
-    monkeypatch.setattr(service, "_raw_rows", write_between_queries)
-    doc = json.loads(document.read_run_document(started_run))
-    assert done
-    assert {p["name"] for p in doc["phases"]} != {"changed"}  # the snapshot of the first query
-    monkeypatch.setattr(service, "_raw_rows", real)
-    assert {p["name"] for p in json.loads(document.read_run_document(started_run))["phases"]} == {"changed"}
+def _serializer(run_id: str) -> dict:
+    with session_scope(writer=False) as session:
+        return service.serialize_run(session, run_id)
 
 
 def test_rendering_carries_each_phases_results_summary(client):

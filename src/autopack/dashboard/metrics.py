@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, case, func, or_, select, union_all
+from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -21,10 +22,12 @@ from autopack.budget import service as budget
 from autopack.core.database import (
     drop_sqlite_read_connection,
     is_sqlite,
+    postgres_read_row,
     session_scope,
     sqlite_read_connection,
 )
 from autopack.core.errors import NotFound, ServiceUnavailable
+from autopack.core.ids import is_storable
 from autopack.core.settings import get_settings
 from autopack.dashboard.schemas import DashboardRunStatus, check_reference_paging
 from autopack.db.base import UTCDateTime, sqlite_utc, utcnow
@@ -94,7 +97,9 @@ _STATUS_PHASES = (select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.st
 
 def read_run_status(run_id: str) -> bytes:
     """GET /dashboard/runs/{run_id}/status as JSON bytes, checked against its schema (for a read thread)."""
-    if SQLITE_RENDERS and is_sqlite():
+    if not is_sqlite():
+        status = _postgres_run_status(run_id)
+    elif SQLITE_RENDERS:
         status = _sqlite_run_status(run_id)
     else:
         with session_scope(writer=False) as session:
@@ -283,6 +288,32 @@ _STATUS_SQL = (
 )
 
 
+def _postgres_sql(stmt) -> str:  # noqa: ANN001
+    """A Core statement as PostgreSQL text: its constants inlined, the run id left as the %(run_id)s parameter."""
+    text = str(stmt.params(run_id=_RUN_ID_MARK).compile(dialect=postgresql_dialect(),
+                                                         compile_kwargs={"literal_binds": True}))
+    return text.replace(f"'{_RUN_ID_MARK}'", "%(run_id)s")
+
+
+def _pg_json_rows(stmt, names: tuple[str, ...], order: str) -> str:  # noqa: ANN001
+    """A subquery turning the statement's rows into one JSON array (text) of arrays, in `order`."""
+    return (f"(SELECT coalesce(json_agg(json_build_array({', '.join(names)}) ORDER BY {order}), '[]')::text "
+            f"FROM ({_postgres_sql(stmt)}) AS rows)")
+
+
+# The same statement in PostgreSQL's dialect: json_agg takes its order from its own ORDER BY (a
+# sub-query's is not promised to reach an aggregate), so the lists also select the tie-breaking id.
+_PG_STATUS_SQL = (
+    f"SELECT * FROM ({_postgres_sql(_STATUS_RUN)}) AS run, "
+    f"{_pg_json_rows(_STATUS_TIERS.add_columns(Tier.id.label('tie')), _TierRow._fields, 'tier_index, tie')} AS tiers, "
+    f"{_pg_json_rows(_STATUS_PHASES.add_columns(Phase.id.label('tie')), _PhaseRow._fields, 'phase_index, tie')} "
+    "AS phases, "
+    f"(SELECT json_build_array({', '.join(c.key for c in _EFFICIENCY.selected_columns)})::text "
+    f"FROM ({_postgres_sql(_EFFICIENCY)}) AS efficiency) AS efficiency, "
+    f"{_pg_json_rows(_OUTCOMES, ('outcome', 'n'), 'outcome')} AS outcomes"
+)
+
+
 def _sqlite_run_status(run_id: str) -> dict[str, Any]:
     """run_status on this thread's SQLite read connection, from one statement."""
     try:
@@ -290,10 +321,21 @@ def _sqlite_run_status(run_id: str) -> dict[str, Any]:
     except sqlite3.Error as exc:
         drop_sqlite_read_connection()
         raise OperationalError("dashboard run status", {"run_id": run_id}, exc) from exc
+    return _status_of_row(run_id, row, sqlite_utc)
+
+
+def _postgres_run_status(run_id: str) -> dict[str, Any]:
+    """run_status from one statement on this thread's PostgreSQL read connection (its own snapshot)."""
+    row = (postgres_read_row(_PG_STATUS_SQL, {"run_id": run_id}, "dashboard run status")
+           if is_storable(run_id) else None)
+    return _status_of_row(run_id, row, lambda value: None if value is None else value.astimezone(UTC))
+
+
+def _status_of_row(run_id: str, row, to_utc) -> dict[str, Any]:  # noqa: ANN001 - the statement's row
     if row is None:
         raise NotFound(f"Run {run_id} not found")
     width = len(_RunRow._fields)
-    run = _RunRow(*(sqlite_utc(v) if k in _RUN_TIMES else v for k, v in zip(_RunRow._fields, row, strict=False)))
+    run = _RunRow(*(to_utc(v) if k in _RUN_TIMES else v for k, v in zip(_RunRow._fields, row, strict=False)))
     tiers = [_TierRow(*t) for t in orjson.loads(row[width])]
     phases = [_PhaseRow(*p) for p in orjson.loads(row[width + 1])]
     efficiency = _efficiency_document(run_id, SimpleNamespace(**dict(zip(
