@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
+from sqlalchemy import bindparam, select
 from starlette.concurrency import run_in_threadpool
 
 from autopack.auth import apikeys
@@ -16,6 +17,7 @@ from autopack.auth.tokens import InvalidToken, decode_access_token
 from autopack.core.database import session_scope
 from autopack.core.errors import AutopackError, Forbidden
 from autopack.core.logging import get_logger
+from autopack.core.rowread import read_row
 from autopack.core.settings import get_settings
 from autopack.db.base import utcnow
 from autopack.db.models import ApiKey, User
@@ -117,20 +119,25 @@ def _touch_key(key_id: int) -> None:
         log.warning("api_key_touch_failed", error=str(exc)[:100])
 
 
+# Read on every request with a Bearer token: one row, no ORM session.
+_TOKEN_USER = select(User.id, User.username, User.token_key, User.is_active, User.is_superuser).where(
+    User.id == bindparam("user_id"))
+
+
 def _from_bearer(token: str) -> Principal:
     try:
         claims = decode_access_token(token)
     except InvalidToken as exc:
         raise AuthFailure("Could not validate credentials", "bearer") from exc
-    with session_scope(writer=False) as session:
-        user = session.get(User, int(claims["sub"]))  # decode_access_token checked it is a users.id
-        # the token must also carry the user's key: an id that came back names a different user
-        if user is None or not hmac.compare_digest(user.token_key, claims["uk"]):
-            raise AuthFailure("Could not validate credentials", "bearer")
-        if not user.is_active:
-            raise AuthFailure("Inactive user", "bearer")
-        return Principal(kind="user", actor=f"user:{user.username}", is_superuser=user.is_superuser,
-                         user_id=user.id, username=user.username)
+    row = read_row(_TOKEN_USER, {"user_id": int(claims["sub"])})  # decode_access_token checked it is a users.id
+    # the token must also carry the user's key: an id that came back names a different user
+    if row is None or not hmac.compare_digest(row[2], claims["uk"]):
+        raise AuthFailure("Could not validate credentials", "bearer")
+    user_id, username, _, active, superuser = row
+    if not active:
+        raise AuthFailure("Inactive user", "bearer")
+    return Principal(kind="user", actor=f"user:{username}", is_superuser=bool(superuser),
+                     user_id=user_id, username=username)
 
 
 def resolve_principal(request: Request) -> Principal | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Path, Request
+from sqlalchemy import bindparam, select
 
 from autopack.auth.deps import AuthFailure, Credentials, Principal, resolve_principal
-from autopack.core.database import session_scope
 from autopack.core.errors import EnvelopeError
-from autopack.db.models import Tenant
-from autopack.db.scope import belongs_to
-from autopack.tenants.service import ROLE_RANK, member_role
+from autopack.core.rowread import read_row
+from autopack.db.models import Tenant, TenantMembership
+from autopack.db.scope import TENANT, belongs_to, scoped
+from autopack.tenants.service import ROLE_RANK
 
 TenantId = Path(ge=1, le=2**31 - 1, description="Tenant id")
 
@@ -45,20 +46,24 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
+# Read on every tenant request: one row each, no ORM session (core/rowread.py).
+_TENANT_EXISTS = select(Tenant.id).where(Tenant.id == bindparam("id"))
+_MEMBER_ROLE = scoped(select(TenantMembership.role).where(TenantMembership.user_id == bindparam("user_id")), TENANT)
+
+
 def _role_in_tenant(principal: Principal, tenant_id: int) -> str | None:
     if principal.is_superuser:
         # Superusers reach every tenant, so the tenant's existence is checked here (members'
         # memberships imply it): no endpoint then writes rows for a tenant that does not exist.
-        with session_scope(writer=False) as session:
-            if session.get(Tenant, tenant_id) is None:
-                raise EnvelopeError(404, "TENANT_NOT_FOUND", f"Tenant {tenant_id} not found")
+        if read_row(_TENANT_EXISTS, {"id": tenant_id}) is None:
+            raise EnvelopeError(404, "TENANT_NOT_FOUND", f"Tenant {tenant_id} not found")
         return "admin"
     if principal.kind == "api_key":
         return principal.role if belongs_to(principal.tenant_id, tenant_id) else None
     if principal.user_id is None:
         return None
-    with session_scope(writer=False) as session:
-        return member_role(session, tenant_id, principal.user_id)
+    row = read_row(_MEMBER_ROLE, {"tenant_id": tenant_id, "user_id": principal.user_id})
+    return None if row is None else row[0]
 
 
 def tenant_access(min_role: str):
