@@ -207,7 +207,7 @@ _thread_connection = threading.local()
 
 
 def sqlite_read_connection() -> Any:
-    """This thread's own SQLite connection, for reads made of one statement.
+    """This thread's own SQLite connection, for reads made of one statement (PostgreSQL's: postgres_read_row).
 
     It is in autocommit mode, so each statement is its own read transaction and sees one consistent
     snapshot; no BEGIN, no ROLLBACK and no pool checkout around it (each of those gives up the GIL,
@@ -233,6 +233,44 @@ def drop_sqlite_read_connection() -> None:
             held[1].close()
         except Exception:  # noqa: BLE001 - a broken connection is being thrown away anyway
             pass
+
+
+def postgres_read_row(statement: str, params: dict[str, Any], what: str) -> tuple | None:
+    """The one row of one read statement on this thread's own PostgreSQL connection (None for no row).
+
+    As `sqlite_read_connection`: the connection is the thread's, in autocommit mode, so the statement is
+    its own snapshot and costs one round trip (no BEGIN, COMMIT, pool checkout or pre-ping; psycopg
+    prepares a statement it sees repeatedly). A held connection that fails is closed and the statement
+    tried once on a fresh one (the server may have restarted since); a fresh one failing is the
+    OperationalError the app answers with 503.
+    """
+    import psycopg
+
+    engine = get_engine()
+    held = getattr(_thread_connection, "held", None)
+    reused = held is not None and held[0] is engine
+    try:
+        try:
+            return _postgres_read_connection().execute(statement, params).fetchone()
+        except psycopg.OperationalError:
+            if not reused:
+                raise
+            drop_sqlite_read_connection()
+            return _postgres_read_connection().execute(statement, params).fetchone()
+    except psycopg.Error as exc:
+        drop_sqlite_read_connection()
+        if isinstance(exc, psycopg.OperationalError):
+            raise OperationalError(what, params, exc) from exc
+        raise
+
+
+def _postgres_read_connection() -> Any:
+    held = getattr(_thread_connection, "held", None)
+    conn = sqlite_read_connection()  # the thread's own connection, whichever the database
+    if held is None or held[1].dbapi_connection is not conn:
+        conn.rollback()  # a pre-ping on checkout may have begun a transaction
+        conn.autocommit = True
+    return conn
 
 
 _executors: dict[str, ThreadPoolExecutor] = {}
@@ -307,42 +345,3 @@ def check_schema_current() -> None:
         )
     if "runs" not in inspect(engine).get_table_names():  # pragma: no cover - defensive
         raise SchemaNotMigrated("Database schema is missing the runs table; run `autopack migrate`.")
-
-
-
-def postgres_read_row(statement: str, params: dict[str, Any], what: str) -> tuple | None:
-    """The one row of one read statement on this thread's own PostgreSQL connection (None for no row).
-
-    As `sqlite_read_connection`: the connection is the thread's, in autocommit mode, so the statement is
-    its own snapshot and costs one round trip (no BEGIN, COMMIT, pool checkout or pre-ping; psycopg
-    prepares a statement it sees repeatedly). A held connection that fails is closed and the statement
-    tried once on a fresh one (the server may have restarted since); a fresh one failing is the
-    OperationalError the app answers with 503.
-    """
-    import psycopg
-
-    engine = get_engine()
-    held = getattr(_thread_connection, "held", None)
-    reused = held is not None and held[0] is engine
-    try:
-        try:
-            return _postgres_read_connection().execute(statement, params).fetchone()
-        except psycopg.OperationalError:
-            if not reused:
-                raise
-            drop_sqlite_read_connection()
-            return _postgres_read_connection().execute(statement, params).fetchone()
-    except psycopg.Error as exc:
-        drop_sqlite_read_connection()
-        if isinstance(exc, psycopg.OperationalError):
-            raise OperationalError(what, params, exc) from exc
-        raise
-
-
-def _postgres_read_connection() -> Any:
-    held = getattr(_thread_connection, "held", None)
-    conn = sqlite_read_connection()  # the thread's own connection, whichever the database
-    if held is None or held[1].dbapi_connection is not conn:
-        conn.rollback()  # a pre-ping on checkout may have begun a transaction
-        conn.autocommit = True
-    return conn
