@@ -15,13 +15,17 @@ from autopack.approvals.timeouts import start_approval_worker
 from autopack.audit.router import router as audit_router
 from autopack.auth.deps import KEY_REQUIRED_IN_PRODUCTION
 from autopack.auth.router import router as auth_router
+from autopack.autopilot.actions.router import approve_action, dismiss_action, queue_action
+from autopack.autopilot.actions.router import router as autopilot_actions_router
+from autopack.autopilot.enforcement.router import check as enforcement_check
+from autopack.autopilot.enforcement.router import router as enforcement_router
 from autopack.autopilot.execution.worker import start_execution_worker
 from autopack.autopilot.router import router as autopilot_router
 from autopack.autopilot.router import tenant_router as autopilot_tenant_router
 from autopack.budget import service as budget
 from autopack.core import mirror
 from autopack.core.database import check_schema_current
-from autopack.core.fastpath import RouteFastPath, declared_route
+from autopack.core.fastpath import OwnResponse, RouteFastPath, declared_route, served_route
 from autopack.core.handlers import install_handlers
 from autopack.core.logging import configure_logging, get_logger
 from autopack.core.middleware import RequestContextMiddleware, RequestGuardMiddleware
@@ -92,14 +96,18 @@ async def lifespan(app: FastAPI):
 
 
 def fast_routes() -> tuple:
-    """The routes answered before routing: what executors and consoles poll and post most."""
+    """The routes answered before routing: what executors, consoles and the autopilot's callers send most."""
     return (declared_route(runs_router, get_run), declared_route(operator_router, list_runs),
             declared_route(operator_router, run_progress),
             declared_route(dashboard_router, dashboard_run_status),
             declared_route(phases_router, phase_endpoints.update_status),
             declared_route(phases_router, phase_endpoints.builder_result),
             declared_route(phases_router, phase_endpoints.auditor_result),
-            declared_route(usage_router, record_usage))
+            declared_route(usage_router, record_usage),
+            # The autopilot's hot writes: their endpoints answer with the envelope's own Response.
+            *(OwnResponse(served_route(autopilot_router, declaring, endpoint)) for declaring, endpoint in (
+                (enforcement_router, enforcement_check), (autopilot_actions_router, queue_action),
+                (autopilot_actions_router, approve_action), (autopilot_actions_router, dismiss_action))))
 
 
 def create_app() -> FastAPI:

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from autopack.auth.deps import Credentials, optional_principal
+from autopack.core.fastpath import path_guard
 from autopack.core.ratelimit import client_ip, rate_limit
 from autopack.core.responses import json_response
 from autopack.tenants.deps import TenantContext, TenantId, tenant_access
@@ -40,6 +41,9 @@ def _access(role: str, limit: str, scope: str):
 
     # One worker-thread hop for the caller, the membership and the limit (three sync dependencies
     # took three); the endpoint's transaction takes its own.
+    # The route fast path runs it too, with the tenant id read as the router reads it (Credentials only
+    # documents the schemes: its value is not used).
+    @path_guard
     async def dependency(request: Request, tenant_id: int = TenantId, _: None = Credentials) -> TenantContext:
         return await run_in_threadpool(checked, request, tenant_id)
 
