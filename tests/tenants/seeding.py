@@ -86,18 +86,18 @@ def seed(tenant_id: int, tag: str, number: int) -> Seeded:
                                     idempotency_key=f"{tag}-idem", fingerprint=f"{tag}-print",
                                     request={"note": f"{tag} request"}, state="sent"))
         key = apikeys.create_key(session, name=f"{tag}-key", tenant_id=tenant_id, role="viewer")
-        log = record_intervention(session, tenant_id, intervention_action="warned", actor=f"user:{tag}",
+        log_id = record_intervention(session, tenant_id, intervention_action="warned", actor=f"user:{tag}",
                                   action_type="budget_increase", entity_type="campaign", entity_id=s.entity_id,
                                   enforcement_mode="advisory", details={"note": f"{tag} intervention"})
         s.token = tokens.issue(session, tenant_id, proposal, [{"type": "budget_exceeded", "note": f"{tag} v"}])
         append_event(session, action="isolation.seeded", actor=f"user:{tag}", tenant_id=tenant_id,
                      target_type="test", target_id=tag, details={"note": f"{tag} ledger"})
         session.flush()
-        s.audit_log_id = log.id
+        s.audit_log_id = log_id
         jti = jwt.decode(s.token, options={"verify_signature": False})["jti"]
         s.markers = {action.id, f"{tag} Sale", f"{tag} reason", f"{tag} note", f"{tag} event", f"{tag} frozen",
                      s.rule_id, f"{tag} rule text", f"{tag} gate", gate.id, f"{tag} sandbox", f"{budget:.2f}",
-                     f"{spend:.2f}", f"{emq:.2f}", f"{tag}-idem", f"{tag}-key", key.record.prefix, log.id,
+                     f"{spend:.2f}", f"{emq:.2f}", f"{tag}-idem", f"{tag}-key", key.record.prefix, log_id,
                      f"{tag} intervention", jti, f"{tag} ledger", f"{tag}-admin", f"{tag}-operator"}
     return s
 

@@ -35,12 +35,11 @@ def set_kill_switch(session: Session, tenant_id: int, *, enabled: bool, reason: 
                     user_id: int | None) -> str:
     """Turn enforcement on or off (audited `kill_switch_changed`); returns the audit row id."""
     previous, default_mode = store.set_enforcement_enabled(session, tenant_id, enabled)
-    row = record_intervention(session, tenant_id, intervention_action="kill_switch_changed", actor=actor,
-                              user_id=user_id, action_type="kill_switch", entity_type="tenant",
-                              entity_id=str(tenant_id), enforcement_mode=default_mode,
-                              details={"enabled": enabled, "previous": previous, "reason": reason},
-                              override_reason=reason)
-    return row.id
+    return record_intervention(session, tenant_id, intervention_action="kill_switch_changed", actor=actor,
+                               user_id=user_id, action_type="kill_switch", entity_type="tenant",
+                               entity_id=str(tenant_id), enforcement_mode=default_mode,
+                               details={"enabled": enabled, "previous": previous, "reason": reason},
+                               override_reason=reason)
 
 
 def confirm(session: Session, tenant_id: int, token: str, *, override_reason: str | None, actor: str,
@@ -51,13 +50,13 @@ def confirm(session: Session, tenant_id: int, token: str, *, override_reason: st
                             {"enforcement_enabled": False})
     claims, stored = tokens.confirm(session, token, tenant_id)
     violations = list(stored.violations or []) if stored is not None else []
-    row = record_intervention(
+    audit_log_id = record_intervention(
         session, tenant_id, intervention_action="override_logged", actor=actor, user_id=user_id,
         action_type=claims["act"], entity_type=claims["ety"], entity_id=claims["eid"],
         enforcement_mode="soft_block", violation_type=violations[0]["type"] if violations else None,
         details={"violations": violations, "confirmation_jti": claims["jti"]}, override_reason=override_reason)
     return {"message": "Action confirmed - you may now proceed", "override_logged": True,
-            "audit_log_id": row.id, "action_type": claims["act"], "entity_type": claims["ety"],
+            "audit_log_id": audit_log_id, "action_type": claims["act"], "entity_type": claims["ety"],
             "entity_id": claims["eid"], "expires_at": stored.expires_at if stored is not None else None}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
@@ -20,29 +20,35 @@ INTERVENTIONS = ("allowed", "warned", "confirmation_required", "confirmed", "blo
 MAX_LIMIT = 500
 
 
+_INSERT_LOG = insert(EnforcementAuditLog.__table__)
+
+
 def record_intervention(session: Session, tenant_id: int, *, intervention_action: str, actor: str,
                         action_type: str, entity_type: str, entity_id: str, enforcement_mode: str | None,
                         violation_type: str | None = None, details: dict[str, Any] | None = None,
                         user_id: int | None = None, override_reason: str | None = None,
-                        timestamp: datetime | None = None) -> EnforcementAuditLog:
-    """Write one enforcement_audit_logs row and the matching `enforcement.<intervention>` ledger event."""
-    row = EnforcementAuditLog(
-        id=new_uuid(), tenant_id=tenant_id, timestamp=timestamp or utcnow(), action_type=action_type,
-        entity_type=entity_type, entity_id=entity_id, violation_type=violation_type,
-        intervention_action=intervention_action, enforcement_mode=enforcement_mode, details=details or {},
-        actor=actor, user_id=user_id, override_reason=override_reason)
-    session.add(row)  # append_event flushes it: one flush for both rows
+                        timestamp: datetime | None = None) -> str:
+    """Write one enforcement_audit_logs row and the matching `enforcement.<intervention>` ledger event; its id."""
+    row_id = new_uuid()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # rows the transaction added first are written first, as the unit of work would
+    # A Core insert on the session's connection: the ORM's unit of work cost more than the row.
+    session.connection().execute(_INSERT_LOG, {
+        "id": row_id, "tenant_id": tenant_id, "timestamp": timestamp or utcnow(), "action_type": action_type,
+        "entity_type": entity_type, "entity_id": entity_id, "violation_type": violation_type,
+        "intervention_action": intervention_action, "enforcement_mode": enforcement_mode, "details": details or {},
+        "actor": actor, "user_id": user_id, "override_reason": override_reason})
     append_event(session, action=f"enforcement.{intervention_action}", actor=actor, tenant_id=tenant_id,
                  target_type=entity_type, target_id=entity_id,
-                 details={"audit_log_id": row.id, "action_type": action_type, "violation_type": violation_type,
+                 details={"audit_log_id": row_id, "action_type": action_type, "violation_type": violation_type,
                           "enforcement_mode": enforcement_mode, "override_reason": override_reason,
                           **(details or {})})
     # Kill switch and freeze changes are interventions too: enforcement.kill_switch_changed, .freeze_changed.
     events.record(session, f"enforcement.{intervention_action}", tenant_id=tenant_id, payload={
-        "audit_log_id": row.id, "action_type": action_type, "entity_type": entity_type, "entity_id": entity_id,
+        "audit_log_id": row_id, "action_type": action_type, "entity_type": entity_type, "entity_id": entity_id,
         "violation_type": violation_type, "enforcement_mode": enforcement_mode, "actor": actor,
         **{key: value for key, value in (details or {}).items() if key in ("enabled", "frozen")}})
-    return row
+    return row_id
 
 
 def log_dict(row: EnforcementAuditLog) -> dict[str, Any]:

@@ -96,11 +96,10 @@ def evaluate(session: Session, tenant_id: int, proposal: ActionProposal, *, acto
         result = EnforcementResult("allowed", "advisory", warnings=[DISABLED_WARNING], enforcement_enabled=False,
                                    increase_limit_pct=settings.budget_increase_limit_pct)
         if record:
-            row = record_intervention(
+            result.audit_log_id = record_intervention(
                 session, tenant_id, intervention_action="allowed", actor=actor, user_id=user_id,
                 action_type=proposal.action_type, entity_type=proposal.entity_type, entity_id=proposal.entity_id,
                 enforcement_mode=None, details=_details(proposal, None, None, {"enforcement_enabled": False}))
-            result.audit_log_id = row.id
         return result
 
     rules = build_rules(settings, proposal.action_type)
@@ -127,10 +126,9 @@ def evaluate(session: Session, tenant_id: int, proposal: ActionProposal, *, acto
         result.warnings.append(BLOCKED_WARNING)
         extra["override_attempted"] = confirmation_token is not None  # "log override attempts"
     if record:
-        row = record_intervention(
+        result.audit_log_id = record_intervention(
             session, tenant_id, intervention_action=intervention, actor=actor, user_id=user_id,
             action_type=proposal.action_type, entity_type=proposal.entity_type, entity_id=proposal.entity_id,
             enforcement_mode=result.mode, violation_type=result.first_violation_type,
             details=_details(proposal, decision, context.metrics_source, extra))
-        result.audit_log_id = row.id
     return result
