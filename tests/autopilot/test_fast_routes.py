@@ -403,7 +403,12 @@ def test_a_dependency_not_marked_for_the_fast_path_refuses_the_route():
     async def nested(tenant: int = Depends(path_guard(nested_sub))):
         return envelope(200, "OK", "ok")
 
-    for endpoint in (extra, query, nested):
+    guard = _guard_of(ge=1)
+
+    async def twice(tenant: int = Depends(guard), again: int = Depends(guard)):
+        return envelope(200, "OK", "ok")
+
+    for endpoint in (extra, query, nested, twice):
         with pytest.raises(ValueError, match="cannot skip routing"):
             RouteFastPath(None, [_toy("/x", endpoint)])
 

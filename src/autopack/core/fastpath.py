@@ -78,11 +78,10 @@ _GUARD_MARK = "fast_path_guard"
 
 
 def path_guard(dependency):  # noqa: ANN001, ANN201 - an async dependency, returned as it is
-    """Mark an async access check of the request and path parameters as one the fast path may run itself.
-
-    The fast path calls it with the request and the path parameters it declares, read as the router reads
-    them; its other parameters may only declare credentials for the docs (their values are not passed).
-    """
+    """Mark an async access check of the request and path parameters as one the fast path may run itself."""
+    # The fast path calls it with the request and the path parameters it declares, read as the router
+    # reads them; its other parameters may only declare credentials for the docs (their values are not
+    # passed), which the plan checks at start-up.
     setattr(dependency, _GUARD_MARK, True)
     return dependency
 
@@ -186,6 +185,8 @@ def _plan(declared) -> _Plan:  # noqa: ANN001 - an APIRoute, a RouteContext or a
     if not inspect.iscoroutinefunction(route.endpoint):
         raise _refuse(route, "has an endpoint that is not a coroutine function")
     guards = tuple(_guard(route, dependency) for dependency in dependant.dependencies)
+    if len({guard.call for guard in guards}) < len(guards):
+        raise _refuse(route, "declares one access check twice")  # the router runs it once (its cache)
     if dependant.header_params or dependant.cookie_params:
         raise _refuse(route, "takes more than path parameters and access checks")
     numbers = []
