@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +183,17 @@ def _session(writer: bool) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def flushed_connection(session: Session) -> Connection:
+    """The session's connection, its pending ORM changes written first (Core statements on it see them).
+
+    Connection.execute costs about half what Session.execute does for a Core statement; unlike it,
+    it does not flush, hence the flush here.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
 
 
 def get_write_session() -> Iterator[Session]:

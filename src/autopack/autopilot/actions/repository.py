@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from autopack.db.models import AutopilotAction
-from autopack.db.scope import scoped
+from autopack.db.scope import TENANT, scoped
 
 
 def of_tenant(tenant_id: int, *columns) -> Select:
@@ -17,9 +17,12 @@ def of_tenant(tenant_id: int, *columns) -> Select:
     return scoped(stmt.select_from(AutopilotAction), tenant_id)
 
 
+_BY_ID = of_tenant(TENANT).where(AutopilotAction.id == bindparam("action_id"))  # built once: read on every decision
+
+
 def get(session: Session, tenant_id: int, action_id: str) -> AutopilotAction | None:
     """One action of the tenant, or None (another tenant's id is simply not found)."""
-    return session.scalars(of_tenant(tenant_id).where(AutopilotAction.id == action_id)).one_or_none()
+    return session.scalars(_BY_ID, {"tenant_id": tenant_id, "action_id": action_id}).one_or_none()
 
 
 def page(session: Session, tenant_id: int, *, on_date: date | None, status: str | None,

@@ -9,6 +9,7 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
+from autopack.core.database import flushed_connection
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models.enforcement import EnforcementAuditLog, new_uuid
@@ -30,10 +31,8 @@ def record_intervention(session: Session, tenant_id: int, *, intervention_action
                         timestamp: datetime | None = None) -> str:
     """Write one enforcement_audit_logs row and the matching `enforcement.<intervention>` ledger event; its id."""
     row_id = new_uuid()
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # rows the transaction added first are written first, as the unit of work would
     # A Core insert on the session's connection: the ORM's unit of work cost more than the row.
-    session.connection().execute(_INSERT_LOG, {
+    flushed_connection(session).execute(_INSERT_LOG, {
         "id": row_id, "tenant_id": tenant_id, "timestamp": timestamp or utcnow(), "action_type": action_type,
         "entity_type": entity_type, "entity_id": entity_id, "violation_type": violation_type,
         "intervention_action": intervention_action, "enforcement_mode": enforcement_mode, "details": details or {},
