@@ -209,7 +209,7 @@ def get_read_session() -> Iterator[Session]:
 
 
 async def run_in_read_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn(*args)` on one of the read threads (which may use `sqlite_read_connection`)."""
+    """Run `fn(*args)` on one of the read threads (which may use `thread_read_connection`)."""
     context = contextvars.copy_context()  # keep the request id in logs written by the thread
     return await asyncio.get_running_loop().run_in_executor(_executor("read"), context.run, fn, *args)
 
@@ -217,8 +217,8 @@ async def run_in_read_thread(fn: Callable[..., T], *args: Any) -> T:
 _thread_connection = threading.local()
 
 
-def sqlite_read_connection() -> Any:
-    """This thread's own SQLite connection, for reads made of one statement (PostgreSQL's: postgres_read_row).
+def thread_read_connection() -> Any:
+    """This thread's own connection, for reads made of one statement (on PostgreSQL through postgres_read_row).
 
     It is in autocommit mode, so each statement is its own read transaction and sees one consistent
     snapshot; no BEGIN, no ROLLBACK and no pool checkout around it (each of those gives up the GIL,
@@ -228,14 +228,14 @@ def sqlite_read_connection() -> Any:
     held = getattr(_thread_connection, "held", None)
     if held is not None and held[0] is engine:
         return held[1].dbapi_connection
-    drop_sqlite_read_connection()
+    drop_thread_read_connection()
     fairy = engine.raw_connection()  # configured by the engine's connect hook (WAL, busy timeout)
     fairy.detach()  # ours for the thread's lifetime, not the pool's
     _thread_connection.held = (engine, fairy)
     return fairy.dbapi_connection
 
 
-def drop_sqlite_read_connection() -> None:
+def drop_thread_read_connection() -> None:
     """Close this thread's read connection (after an error, or when the engine changed)."""
     held = getattr(_thread_connection, "held", None)
     _thread_connection.held = None
@@ -249,7 +249,7 @@ def drop_sqlite_read_connection() -> None:
 def postgres_read_row(statement: str, params: dict[str, Any], what: str) -> tuple | None:
     """The one row of one read statement on this thread's own PostgreSQL connection (None for no row).
 
-    As `sqlite_read_connection`: the connection is the thread's, in autocommit mode, so the statement is
+    As on SQLite: the connection is the thread's, in autocommit mode, so the statement is
     its own snapshot and costs one round trip (no BEGIN, COMMIT, pool checkout or pre-ping; psycopg
     prepares a statement it sees repeatedly). A held connection that fails is closed and the statement
     tried once on a fresh one (the server may have restarted since); a fresh one failing is the
@@ -266,10 +266,10 @@ def postgres_read_row(statement: str, params: dict[str, Any], what: str) -> tupl
         except psycopg.OperationalError:
             if not reused:
                 raise
-            drop_sqlite_read_connection()
+            drop_thread_read_connection()
             return _postgres_read_connection().execute(statement, params).fetchone()
     except psycopg.Error as exc:
-        drop_sqlite_read_connection()
+        drop_thread_read_connection()
         if isinstance(exc, psycopg.OperationalError):
             raise OperationalError(what, params, exc) from exc
         raise
@@ -277,7 +277,7 @@ def postgres_read_row(statement: str, params: dict[str, Any], what: str) -> tupl
 
 def _postgres_read_connection() -> Any:
     held = getattr(_thread_connection, "held", None)
-    conn = sqlite_read_connection()  # the thread's own connection, whichever the database
+    conn = thread_read_connection()
     if held is None or held[1].dbapi_connection is not conn:
         conn.rollback()  # a pre-ping on checkout may have begun a transaction
         conn.autocommit = True

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
-from autopack.core.database import drop_sqlite_read_connection, get_engine, sqlite_read_connection
+from autopack.core.database import drop_thread_read_connection, get_engine, thread_read_connection
 
 _compiled: dict[int, tuple] = {}
 _lock = threading.Lock()
@@ -49,7 +49,7 @@ def read_row(statement: Executable, params: dict[str, Any]) -> tuple | None:
         convert = converters.get(name)
         values.append(value if convert is None or value is None else convert(value))
     try:
-        return sqlite_read_connection().execute(sql, values).fetchone()
+        return thread_read_connection().execute(sql, values).fetchone()
     except sqlite3.Error as exc:
-        drop_sqlite_read_connection()
+        drop_thread_read_connection()
         raise OperationalError(sql, values, exc) from exc

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from autopack.budget import service as budget
 from autopack.core.database import (
-    drop_sqlite_read_connection,
+    drop_thread_read_connection,
     is_sqlite,
     postgres_read_row,
     session_scope,
-    sqlite_read_connection,
+    thread_read_connection,
 )
 from autopack.core.errors import NotFound, ServiceUnavailable
 from autopack.core.ids import is_storable
@@ -317,9 +317,9 @@ _PG_STATUS_SQL = (
 def _sqlite_run_status(run_id: str) -> dict[str, Any]:
     """run_status on this thread's SQLite read connection, from one statement."""
     try:
-        row = sqlite_read_connection().execute(_STATUS_SQL, {"run_id": run_id}).fetchone()
+        row = thread_read_connection().execute(_STATUS_SQL, {"run_id": run_id}).fetchone()
     except sqlite3.Error as exc:
-        drop_sqlite_read_connection()
+        drop_thread_read_connection()
         raise OperationalError("dashboard run status", {"run_id": run_id}, exc) from exc
     return _status_of_row(run_id, row, sqlite_utc)
 

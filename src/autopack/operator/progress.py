@@ -16,11 +16,11 @@ import orjson
 from sqlalchemy.exc import OperationalError
 
 from autopack.core.database import (
-    drop_sqlite_read_connection,
+    drop_thread_read_connection,
     is_sqlite,
     postgres_read_row,
     session_scope,
-    sqlite_read_connection,
+    thread_read_connection,
 )
 from autopack.core.errors import NotFound
 from autopack.core.ids import is_storable
@@ -62,11 +62,11 @@ def read_progress(run_id: str) -> bytes:
         row = postgres_read_row(_PG_STATEMENT, {"run_id": run_id}, "run progress") if is_storable(run_id) else None
         to_utc = _postgres_utc
     else:
-        conn = sqlite_read_connection()
+        conn = thread_read_connection()
         try:
             row = conn.execute(_STATEMENT, {"run_id": run_id}).fetchone()
         except sqlite3.Error as exc:
-            drop_sqlite_read_connection()
+            drop_thread_read_connection()
             raise OperationalError("run progress", {"run_id": run_id}, exc) from exc
         to_utc = sqlite_utc
     if row is None:
@@ -124,10 +124,10 @@ def read_run_list(limit: int, offset: int) -> bytes:
         with session_scope(writer=False) as session:
             return FastJSONResponse(service.list_runs(session, limit, offset)).body
     else:
-        conn = sqlite_read_connection()
+        conn = thread_read_connection()
         try:
             total, runs = conn.execute(_LIST_STATEMENT, params).fetchone()
         except sqlite3.Error as exc:
-            drop_sqlite_read_connection()
+            drop_thread_read_connection()
             raise OperationalError("run list", params, exc) from exc
     return orjson.dumps({"runs": orjson.Fragment(runs), "total": total, "limit": limit, "offset": offset})

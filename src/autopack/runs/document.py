@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
 from autopack.core.database import (
-    drop_sqlite_read_connection,
+    drop_thread_read_connection,
     is_sqlite,
     postgres_read_row,
     session_scope,
-    sqlite_read_connection,
+    thread_read_connection,
 )
 from autopack.core.errors import NotFound
 from autopack.core.ids import is_storable
@@ -159,7 +159,7 @@ def read_run_document(run_id: str) -> bytes:
     """The run as JSON bytes, for a read thread; NotFound when there is no such run.
 
     One SQL statement builds the whole document, in one round trip on the thread's own connection
-    (`sqlite_read_connection`, `postgres_read_row`): Python's database drivers give up and take back
+    (`thread_read_connection`, `postgres_read_row`): Python's database drivers give up and take back
     the GIL on every row they step through, so fetching 60 rows from a worker thread while the event
     loop runs costs far more in GIL hand-offs than the query itself; one row holding the finished JSON
     costs one. On PostgreSQL the statement is its own snapshot (autocommit), where the serializer
@@ -170,11 +170,11 @@ def read_run_document(run_id: str) -> bytes:
     if not SQLITE_RENDERS:
         with session_scope(writer=False) as session:
             return _serialized_document(session, run_id)
-    conn = sqlite_read_connection()
+    conn = thread_read_connection()
     try:
         return _sqlite_document(conn, run_id)
     except sqlite3.Error as exc:
-        drop_sqlite_read_connection()
+        drop_thread_read_connection()
         raise OperationalError("run document", {"run_id": run_id}, exc) from exc
 
 
