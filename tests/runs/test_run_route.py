@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from fastapi import APIRouter, Depends
@@ -103,8 +104,8 @@ def test_the_fast_path_and_the_declared_route_answer_the_same(make_client, start
                      "/runs?limit=1.0", "/runs?foo=1", "/runs?offset=100000", "/runs?limit=0",
                      "/runs?limit=-0", "/runs?LIMIT=2"):
             a, b = fast.get(path), routed.get(path)
-            assert (a.status_code, a.headers["content-type"], a.content) == \
-                (b.status_code, b.headers["content-type"], b.content), path
+            assert (a.status_code, a.headers["content-type"], _still(a.content)) == \
+                (b.status_code, b.headers["content-type"], _still(b.content)), path
         assert fast.get(f"/runs/{started_run}").json()["id"] == started_run
 
 
@@ -173,6 +174,11 @@ POSTS = [
     ("/usage", b'{"events": "no"}', JSON),
     ("/phases/F1.1/update_status", b'{"state": "COMPLETE"}', JSON),
 ]
+
+
+def _still(content: bytes) -> bytes:
+    """The body with the run's elapsed seconds (counted to the moment of each request) set to 0."""
+    return re.sub(rb'"elapsed_seconds":[0-9]+', b'"elapsed_seconds":0', content)
 
 
 def _masked(value):
