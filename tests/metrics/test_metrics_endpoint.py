@@ -94,3 +94,21 @@ def test_production_needs_credentials_unless_public(make_client, monkeypatch, pu
 def test_development_is_open_even_with_a_key(make_client, monkeypatch):
     monkeypatch.setenv("AUTOPACK_API_KEY", "metrics-key")
     assert make_client().get("/metrics").status_code == 200
+
+
+def test_routes_of_included_routers_are_labelled_with_their_prefix(client):
+    """The route as served: the autopilot's routes carry their routers' prefix, fast path or not."""
+    before = _scrape(client)
+    check = "/api/v1/tenant/7/autopilot/enforcement/check"
+    assert client.post(check, json={}).status_code == 401  # the fast path's own answer (no credentials)
+    assert client.get("/api/v1/tenant/7/autopilot/actions").status_code == 401  # the router's
+    after = _scrape(client)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("autopack_http_requests_total", method="POST",
+                 route="/api/v1/tenant/{tenant_id}/autopilot/enforcement/check", status="401") == 1
+    assert delta("autopack_http_requests_total", method="GET",
+                 route="/api/v1/tenant/{tenant_id}/autopilot/actions", status="401") == 1
+    assert delta("autopack_http_requests_total", method="POST", route="/enforcement/check", status="401") == 0

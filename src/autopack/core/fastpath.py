@@ -52,6 +52,7 @@ from autopack.core.handlers import (
     http_exception_handler,
 )
 from autopack.core.middleware import BODY_KEY
+from autopack.core.request_metrics import ROUTE_TEMPLATE_KEY
 
 
 def declared_route(declaring: APIRouter, endpoint) -> APIRoute:  # noqa: ANN001 - any endpoint function
@@ -347,7 +348,8 @@ class RouteFastPath:
                 return await self.app(scope, receive, send)
             arguments[name] = value
         scope.update(child)
-        scope["route"] = plan.original  # as routing would: request metrics label it by its template
+        scope["route"] = plan.original  # as routing would
+        scope[ROUTE_TEMPLATE_KEY] = plan.route.path_format  # request metrics label it by the served template
         request = Request(scope, receive)
         try:
             for guard, values in checks:

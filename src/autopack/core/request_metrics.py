@@ -15,9 +15,18 @@ from autopack.core.instruments import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUEST
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+# Where the route fast path leaves the template of the route as served (prefix included).
+ROUTE_TEMPLATE_KEY = "autopack.route_template"
+
+
 def route_template(scope) -> str:  # noqa: ANN001 - an ASGI scope
-    """The matched route's path template, or `unmatched`."""
-    path = getattr(scope.get("route"), "path", None)
+    """The matched route's path template as served (its routers' prefixes included), or `unmatched`."""
+    path = scope.get(ROUTE_TEMPLATE_KEY)
+    if path is None:
+        # FastAPI (0.165) names the declared route in scope["route"], whose path lacks the prefixes of
+        # the routers that include it; the route as served is the effective context it records.
+        context = scope.get("fastapi", {}).get("effective_route_context")
+        path = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
     return path if isinstance(path, str) else UNMATCHED
 
 
