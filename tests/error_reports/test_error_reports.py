@@ -160,12 +160,11 @@ def test_url_password_containing_a_slash_is_redacted(boom_client, runs_dir):
 
 def test_a_failing_real_route_is_reported(monkeypatch, make_boom_client, started_run):
     from autopack.runs import document
-    from autopack.runs import service as runs_service
 
-    def broken(_session_or_connection, run_id):
+    def broken(*_args, **_kwargs):
         raise ZeroDivisionError("bookkeeping failed")
 
-    monkeypatch.setattr(runs_service, "serialize_run", broken)  # PostgreSQL
+    monkeypatch.setattr(document, "_postgres_document", broken)  # PostgreSQL
     monkeypatch.setattr(document, "_sqlite_document", broken)  # SQLite
     client = make_boom_client()
     response = client.get(f"/runs/{started_run}")
