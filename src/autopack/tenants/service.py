@@ -102,12 +102,6 @@ def list_members(session: Session, tenant: Tenant, limit: int, offset: int) -> t
     return [tuple(r) for r in rows], total
 
 
-def member_role(session: Session, tenant_id: int, user_id: int) -> str | None:
-    """The user's role in the tenant, read from the database on every request."""
-    return session.scalar(scoped(select(TenantMembership.role).where(TenantMembership.user_id == user_id),
-                                 tenant_id))
-
-
 def resolve_user(session: Session, *, user_id: int | None, username: str | None) -> User:
     """A user by id or username, or 404."""
     user = session.get(User, user_id) if user_id is not None else (
