@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -308,13 +309,102 @@ def _in_transaction(fn: Callable[..., T], args: tuple) -> T:
         return fn(session, *args)
 
 
+# SQLite, one write thread: the writes that queue up while one runs share the next transaction (at
+# most this many), one BEGIN and one COMMIT for all of them.
+GROUP_COMMIT_MAX = 32
+_Job = tuple[Future, Callable[..., Any], tuple, contextvars.Context]
+
+
+class GroupWriter:
+    """SQLite's write thread: writes run in turn, those waiting together committed together.
+
+    Each write sees the ones before it in its group (one transaction, in order) and ORM objects of its
+    own only (the session is flushed and cleared between writes). Nothing is answered before the
+    group's COMMIT. A write that fails takes no other down: the group is rolled back and each of its
+    writes run again alone, in order, each in its own transaction (the failing one fails alone).
+    """
+
+    def __init__(self, limit: int = GROUP_COMMIT_MAX) -> None:
+        self.limit = limit
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="autopack-write_0", daemon=True).start()
+
+    def submit(self, fn: Callable[..., T], args: tuple, context: contextvars.Context) -> Future:
+        """Queue `fn(session, *args)`; its future is settled once its transaction has committed."""
+        future: Future = Future()
+        self._jobs.put((future, fn, args, context))
+        return future
+
+    def _loop(self) -> None:
+        while True:
+            group = [self._jobs.get()]
+            while len(group) < self.limit:
+                try:
+                    group.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            group = [job for job in group if job[0].set_running_or_notify_cancel()]
+            if len(group) == 1:
+                _run_alone(group[0])
+            elif group:
+                self._run_group(group)
+
+    @staticmethod
+    def _run_group(group: list[_Job]) -> None:
+        results = []
+        get_engine()
+        try:
+            with _session(writer=True) as session:  # commits on leaving
+                for _future, fn, args, context in group:
+                    results.append(context.run(fn, session, *args))
+                    if session.new or session.dirty or session.deleted:
+                        session.flush()
+                    session.expunge_all()  # the next write loads its own objects, as in its own session
+        except BaseException:  # noqa: BLE001 - nothing committed: every write of the group is run again, alone
+            for job in group:
+                _run_alone(job)
+            return
+        _run_after_commit(session)
+        for (future, *_rest), result in zip(group, results, strict=True):
+            future.set_result(result)
+
+
+def _run_alone(job: _Job) -> None:
+    future, fn, args, context = job
+    try:
+        result = context.run(_in_transaction, fn, args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the request that asked for the write
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+_group_writer: GroupWriter | None = None
+
+
+def _writer() -> GroupWriter | None:
+    """The group writer when writes run on one thread against SQLite, else None (a thread pool)."""
+    global _group_writer
+    if get_settings().write_threads not in (0, 1) or not is_sqlite():
+        return None
+    if _group_writer is None:
+        with _lock:
+            if _group_writer is None:
+                _group_writer = GroupWriter()
+    return _group_writer
+
+
 async def run_in_write_transaction(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(session, *args)` in one write transaction on a write thread, committed before it returns.
+    """`fn(session, *args)` in a write transaction on a write thread, committed before it returns.
 
     One thread hop for the whole write, where a `def` endpoint with a `WriteSession` takes three (the
-    session opened, the endpoint, the commit), each handing the GIL between threads under load.
+    session opened, the endpoint, the commit), each handing the GIL between threads under load. On
+    SQLite the writes waiting together share one transaction (GroupWriter).
     """
     context = contextvars.copy_context()  # keep the request id in logs written by the thread
+    writer = _writer()
+    if writer is not None:
+        return await asyncio.wrap_future(writer.submit(fn, args, context))
     return await asyncio.get_running_loop().run_in_executor(_executor("write"), context.run, _in_transaction, fn, args)
 
 

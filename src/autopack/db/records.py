@@ -7,11 +7,14 @@ serve ORM objects and records alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
+
+from autopack.core import statements
 
 # One `UPDATE ... WHERE <primary key>` per table, built once (building it and its WHERE clause on every
 # save cost more than running it); the changed columns' values in the parameters make its SET clause.
@@ -49,8 +52,8 @@ class Record:
         stmt = _update_of(self._table)
         for column in self._table.primary_key.columns:
             params[f"pk_{column.name}"] = self._values[column.name]
-        # Core on the session's connection: no ORM execution layer for a plain UPDATE.
-        session.connection().execute(stmt, params)
+        # On the session's connection by the driver: no ORM (or Core) execution layer for a plain UPDATE.
+        statements.execute(session.connection(), stmt, params)
         self._changed.clear()
         return True
 
@@ -64,10 +67,10 @@ def _update_of(table: Table) -> Update:
     return stmt
 
 
-def split_row(row: Any, tables: dict[str, Table]) -> dict[str, Record]:
+def split_row(row: Mapping[str, Any], tables: dict[str, Table]) -> dict[str, Record]:
     """Records from one row whose columns are labelled `<prefix>__<column>` for each of `tables`."""
     parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in tables}
-    for key, value in row._mapping.items():
+    for key, value in row.items():
         prefix, _, column = key.partition("__")
         parts[prefix][column] = value
     return {prefix: Record(table, parts[prefix]) for prefix, table in tables.items()}

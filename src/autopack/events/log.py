@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from autopack.core import statements
 from autopack.core.database import on_commit
 from autopack.db.base import utcnow
 from autopack.db.models import Event
@@ -46,7 +47,7 @@ def _write_pending(session: Session) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    session.connection().execute(_INSERT, pending)  # one executemany, no unit of work
+    statements.execute_many(session.connection(), _INSERT, pending)  # one executemany, no unit of work
     on_commit(session, wakeup.publish)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Text, bindparam, cast, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autopack.core import statements
 from autopack.core.database import on_commit
 from autopack.core.errors import BadRequest, NotFound, Unprocessable
 from autopack.core.ids import is_storable
@@ -62,7 +63,7 @@ def record_event(session: Session, run_id: str, entity: str, from_state: str | N
                  actor: str, *, phase_id: str | None = None, tier_id: str | None = None,
                  reason: str | None = None) -> None:
     """Append one transition to the run's event feed."""
-    session.connection().execute(_INSERT_RUN_EVENT, dict(
+    statements.execute(session.connection(), _INSERT_RUN_EVENT, dict(
         run_id=run_id, entity=entity, from_state=from_state, to_state=to_state, actor=actor,
         phase_id=phase_id, tier_id=tier_id, reason=reason, created_at=utcnow()))
     events.record(session, f"{entity}.state_changed", run_id=run_id, payload={
@@ -320,7 +321,7 @@ def roll_up(session: Session, run: Run, tier: Tier, phase: Phase, before: Mark, 
         run.state = new_run_state
         run.completed_at = now if new_run_state.startswith("DONE_") else None
     if run_changed or tier_changed:
-        tier_count = session.scalar(select(func.count()).select_from(Tier).where(Tier.run_id == run.id))
+        tier_count = statements.first(session.connection(), _TIER_COUNT, {"run_id": run.id})["tiers"]
         run_snap = _run_snapshot(run, tier_count)
         tier_snaps = [layout.TierSnapshot(tier.tier_id, tier.tier_index, tier.name, tier.description,
                                           tier.state, ())] if tier_changed else []
@@ -379,6 +380,7 @@ _LOAD_FOR_CHANGE = (
                  .join(Run.__table__, Run.id == Phase.run_id))
     .where(Phase.run_id == bindparam("run_id"), Phase.phase_id == bindparam("phase_id"))
 )
+_TIER_COUNT = select(func.count().label("tiers")).select_from(Tier).where(Tier.run_id == bindparam("run_id"))
 _LOCK_RUN = select(Run.id).where(Run.id == bindparam("run_id")).with_for_update()
 
 
@@ -404,7 +406,7 @@ def load_for_change(session: Session, run_id: str, phase_id: str) -> Loaded | No
         # The run's row lock first, then the read: FOR UPDATE on the join itself would re-check only
         # the locked row after a wait and hand back the tier's counters as they were before it.
         session.connection().execute(_LOCK_RUN, {"run_id": run_id})
-    row = session.connection().execute(_LOAD_FOR_CHANGE, {"run_id": run_id, "phase_id": phase_id}).first()
+    row = statements.first(session.connection(), _LOAD_FOR_CHANGE, {"run_id": run_id, "phase_id": phase_id})
     return None if row is None else Loaded(**split_row(row, _LOADED))
 
 

@@ -1,0 +1,160 @@
+"""Prebuilt Core statements of the hot write paths, run by the driver on a session's connection.
+
+On SQLite, SQLAlchemy's execution layer costs 30-100 us a statement where sqlite3 itself takes a few:
+the statement is compiled once per set of parameter names, and its values are converted, its Python-side
+defaults filled and its result rows converted exactly as SQLAlchemy would, in the session's transaction.
+Elsewhere, and whenever something listens to the engine's statement events (tests counting or reading
+statements), the statement goes through SQLAlchemy unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+Params = dict[str, Any]
+
+_forms: dict[tuple[int, tuple[str, ...]], _Form] = {}
+_lock = threading.Lock()
+
+
+class _Unsupported(Exception):
+    """The statement needs SQLAlchemy's own execution (expanding IN, SQL-expression defaults)."""
+
+
+class _Form:
+    """One statement compiled for one set of parameter names: SQL, value order and converters."""
+
+    __slots__ = ("statement", "sql", "names", "bound", "binders", "defaults", "keys", "readers")
+
+    def __init__(self, statement: Executable, names: tuple[str, ...], dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(names))
+        if compiled.literal_execute_params or any(b.expanding for b in compiled.binds.values()):
+            raise _Unsupported
+        self.statement = statement  # held, so its id cannot be reused while the form is cached
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup or ())
+        self.bound = dict(compiled.params)
+        self.binders = dict(compiled._bind_processors)  # noqa: SLF001 - what SQLAlchemy applies on execute
+        self.defaults = _prefetch_defaults(compiled)
+        columns = compiled._result_columns  # noqa: SLF001 - the result's keys and types, as SQLAlchemy reads them
+        self.keys = tuple(c.keyname for c in columns)
+        self.readers = tuple(c.type._cached_result_processor(dialect, None) for c in columns)  # noqa: SLF001
+
+    def values(self, params: Params) -> list[Any]:
+        """The statement's positional values for `params`, converted as SQLAlchemy would."""
+        if self.defaults:
+            params = {**{name: make(None) for name, make in self.defaults.items()}, **params}
+        out = []
+        for name in self.names:
+            value = params[name] if name in params else self.bound[name]
+            convert = self.binders.get(name)
+            out.append(value if convert is None or value is None else convert(value))
+        return out
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """One result row as {key: value}, values converted as SQLAlchemy would."""
+        return {key: (value if read is None or value is None else read(value))
+                for key, read, value in zip(self.keys, self.readers, raw, strict=True)}
+
+
+def _prefetch_defaults(compiled: Any) -> dict[str, Callable[[Any], Any]]:
+    """Python-side defaults SQLAlchemy would compute before executing (by parameter name)."""
+    defaults: dict[str, Callable[[Any], Any]] = {}
+    for columns, attribute in ((compiled.insert_prefetch, "default"), (compiled.update_prefetch, "onupdate")):
+        for column in columns:
+            default = getattr(column, attribute)
+            if default.is_scalar:
+                defaults[column.key] = lambda _ctx, value=default.arg: value
+            elif default.is_callable:
+                defaults[column.key] = default.arg  # wrapped by SQLAlchemy to take (and ignore) a context
+            else:
+                raise _Unsupported
+    return defaults
+
+
+def _form(statement: Executable, names: tuple[str, ...], dialect: Any) -> _Form | None:
+    key = (id(statement), names)
+    form = _forms.get(key)
+    if form is not None and form.statement is statement:
+        return form
+    try:
+        form = _Form(statement, names, dialect)
+    except _Unsupported:
+        return None
+    with _lock:
+        _forms[key] = form
+    return form
+
+
+def _driver_form(conn: Connection, statement: Executable, params: Params) -> _Form | None:
+    """The compiled form when the driver may run `statement` here, else None."""
+    if conn.dialect.name != "sqlite" or conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute:
+        return None
+    return _form(statement, tuple(params), conn.dialect)
+
+
+def _cursor(conn: Connection) -> Any:
+    if not conn.in_transaction():
+        conn.begin()  # as SQLAlchemy's autobegin would (on SQLite the writer's turn and BEGIN IMMEDIATE)
+    return conn.connection.dbapi_connection.cursor()
+
+
+def _raise(form: _Form, values: Any, exc: sqlite3.Error) -> None:
+    raise DBAPIError.instance(form.sql, values, exc, sqlite3.Error) from exc
+
+
+def execute(conn: Connection, statement: Executable, params: Params) -> int:
+    """Run `statement` with `params` on `conn`; the number of rows it changed."""
+    form = _driver_form(conn, statement, params)
+    if form is None:
+        return conn.execute(statement, params).rowcount
+    values = form.values(params)
+    cursor = _cursor(conn)
+    try:
+        cursor.execute(form.sql, values)
+        return cursor.rowcount
+    except sqlite3.Error as exc:
+        _raise(form, values, exc)
+    finally:
+        cursor.close()
+
+
+def execute_many(conn: Connection, statement: Executable, rows: list[Params]) -> None:
+    """Run `statement` once per parameter set in `rows` (all with the same names)."""
+    form = _driver_form(conn, statement, rows[0]) if rows else None
+    if form is None:
+        if rows:
+            conn.execute(statement, rows)
+        return
+    values = [form.values(params) for params in rows]
+    cursor = _cursor(conn)
+    try:
+        cursor.executemany(form.sql, values)
+    except sqlite3.Error as exc:
+        _raise(form, values, exc)
+    finally:
+        cursor.close()
+
+
+def first(conn: Connection, statement: Executable, params: Params) -> dict[str, Any] | None:
+    """The first row of `statement` as {column key: value}, or None."""
+    form = _driver_form(conn, statement, params)
+    if form is None:
+        row = conn.execute(statement, params).first()
+        return None if row is None else dict(row._mapping)
+    values = form.values(params)
+    cursor = _cursor(conn)
+    try:
+        raw = cursor.execute(form.sql, values).fetchone()
+    except sqlite3.Error as exc:
+        _raise(form, values, exc)
+    finally:
+        cursor.close()
+    return None if raw is None else form.row(raw)
