@@ -1,4 +1,4 @@
-"""on_loop: a credential check answered on the event loop unless a stored credential must be looked up."""
+"""on_loop: a credential check answered on the event loop unless resolving the caller must wait on a database."""
 
 from __future__ import annotations
 
@@ -43,11 +43,17 @@ def test_no_credentials_and_the_instance_key_are_checked_on_the_loop(monkeypatch
     assert checked == loop
 
 
-def test_a_stored_key_or_a_token_is_looked_up_on_a_worker_thread(monkeypatch):
+def test_a_stored_key_is_looked_up_on_a_worker_thread(monkeypatch):
     monkeypatch.setenv("AUTOPACK_API_KEY", "instance-key-123456")
     from autopack.core.settings import get_settings
 
     get_settings.cache_clear()
-    for headers in ({"X-API-Key": "autopack_sk_some_stored_key"}, {"Authorization": "Bearer abc.def.ghi"}):
-        checked, loop = _where(headers)
-        assert checked != loop
+    checked, loop = _where({"X-API-Key": "autopack_sk_some_stored_key"})
+    assert checked != loop
+
+
+def test_a_token_is_looked_up_on_the_loop_on_sqlite_and_on_a_worker_thread_on_postgresql(client):
+    from autopack.core.database import is_sqlite
+
+    checked, loop = _where({"Authorization": "Bearer abc.def.ghi"})
+    assert (checked == loop) == is_sqlite()

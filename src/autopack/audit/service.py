@@ -22,6 +22,7 @@ from autopack.audit.chain import (
 )
 from autopack.audit.schemas import AuditEventOut, AuditEventPage, VerifyReport
 from autopack.audit.verify import verify_chains
+from autopack.core import statements
 from autopack.core.database import on_commit
 from autopack.db.base import utcnow
 from autopack.db.models.audit import AuditChainHead, AuditEvent
@@ -89,9 +90,9 @@ class Appended:
 def _lock_head(session: Session, chain_key: str) -> Link:
     """Lock a chain's head row (created on first use) until the caller's transaction ends."""
     for _ in range(_HEAD_INSERT_ATTEMPTS):
-        row = session.connection().execute(_LOCK_HEAD, {"key": chain_key}).first()
+        row = statements.one_row(session.connection(), _LOCK_HEAD, {"key": chain_key})
         if row is not None:
-            return Link(row.last_seq, row.last_hash)
+            return Link(*row)
         try:
             with session.begin_nested():
                 session.execute(insert(_HEADS).values(chain_key=chain_key, last_seq=0, last_hash=GENESIS_HASH,
@@ -106,8 +107,8 @@ def _extend(conn: Connection, head: Link, chain: str, fields: dict[str, Any]) ->
     """The next link of `chain` for `fields`; moves the head to it."""
     seq = head.seq + 1
     digest = link_hash(chain=chain, seq=seq, prev_hash=head.digest, **fields)
-    conn.execute(_MOVE_HEAD, {"key": chain, "seq": seq, "digest": digest,
-                                 "sealed": head_seal(chain, seq, digest), "now": utcnow()})
+    statements.execute(conn, _MOVE_HEAD, {"key": chain, "seq": seq, "digest": digest,
+                                          "sealed": head_seal(chain, seq, digest), "now": utcnow()})
     return seq, head.digest, digest
 
 
@@ -141,7 +142,7 @@ def append_event(session: Session, *, action: str, actor: str, tenant_id: str | 
     if tenant_head is not None:
         row["tenant_seq"], row["tenant_prev_hash"], row["tenant_hash"] = _extend(
             conn, tenant_head, tenant_chain(tid), fields)
-    event_id = conn.execute(_INSERT_EVENT, row).scalar_one()
+    event_id = statements.one_row(conn, _INSERT_EVENT, row)[0]
     refresh_after_commit(session)
     return Appended(event_id, row["global_seq"], row.get("tenant_seq"))
 

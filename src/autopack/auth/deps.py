@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from autopack.auth import apikeys
 from autopack.auth.tokens import InvalidToken, decode_access_token
-from autopack.core.database import session_scope
+from autopack.core.database import is_sqlite, session_scope
 from autopack.core.errors import AutopackError, Forbidden
 from autopack.core.logging import get_logger
 from autopack.core.rowread import read_row
@@ -245,8 +245,13 @@ def verify_production_read(request: Request, _: None = Credentials) -> Principal
     return verify_write_access(request)
 
 
-def _lookup_needed(request: Request) -> bool:
-    """True when resolving the caller reads the database: a stored API key or a user's token."""
+def resolved_off_loop(request: Request) -> bool:
+    """True when resolving the caller must leave the event loop: a stored API key (an ORM session,
+    at times a write), or a user's token on PostgreSQL (a round trip to the server).
+
+    On SQLite a token's user is one row read by primary key on the loop thread's own connection
+    (tens of microseconds, never waiting on a writer in WAL mode): less than the hop to a worker thread.
+    """
     if _STATE_KEY in request.scope:
         return False
     raw_key = request.headers.get("x-api-key")
@@ -254,18 +259,18 @@ def _lookup_needed(request: Request) -> bool:
         configured = get_settings().api_key
         return configured is None or not hmac.compare_digest(
             raw_key.encode(), configured.get_secret_value().encode())
-    return bool(request.headers.get("authorization"))
+    return bool(request.headers.get("authorization")) and not is_sqlite()
 
 
 def on_loop(check: Callable[[Request], Principal | None]) -> Callable:
-    """`check` as an async dependency: answered on the event loop unless a credential must be looked up.
+    """`check` as an async dependency: answered on the event loop unless resolving the caller must leave it.
 
-    A sync dependency costs a worker-thread hop on every request; without credentials, or with the
-    instance key, the check reads no database, so the hop is saved for the requests that need it.
+    A sync dependency costs a worker-thread hop on every request; the hop is kept for the callers whose
+    check waits on a database (`resolved_off_loop`).
     """
 
     async def dependency(request: Request, _: None = Credentials) -> Principal | None:
-        if _lookup_needed(request):
+        if resolved_off_loop(request):
             return await run_in_threadpool(check, request)
         return check(request)
 

@@ -5,9 +5,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from autopack.auth.deps import Credentials, optional_principal
+from autopack.auth.deps import Credentials, optional_principal, resolved_off_loop
+from autopack.core.database import is_sqlite
 from autopack.core.fastpath import path_guard
-from autopack.core.ratelimit import client_ip, rate_limit
+from autopack.core.ratelimit import client_ip, limits_in_process, rate_limit
 from autopack.core.responses import json_response
 from autopack.tenants.deps import TenantContext, TenantId, tenant_access
 
@@ -45,7 +46,9 @@ def _access(role: str, limit: str, scope: str):
     # documents the schemes: its value is not used).
     @path_guard
     async def dependency(request: Request, tenant_id: int = TenantId, _: None = Credentials) -> TenantContext:
-        return await run_in_threadpool(checked, request, tenant_id)
+        if resolved_off_loop(request) or not limits_in_process() or not is_sqlite():
+            return await run_in_threadpool(checked, request, tenant_id)
+        return checked(request, tenant_id)  # one-row reads on SQLite: cheaper here than a thread hop
 
     return dependency
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autopack.core import statements
 from autopack.core.database import flushed_connection
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
@@ -144,8 +145,8 @@ _RULES = scoped(select(TenantEnforcementRule.rule_id, TenantEnforcementRule.rule
 def load_enforcement_settings(session: Session, tenant_id: int) -> SettingsSnapshot:
     """The tenant's enforcement settings and rules as an immutable snapshot (defaults when no row)."""
     conn = flushed_connection(session)
-    row = conn.execute(_SETTINGS, {"tenant_id": tenant_id}).first()
-    rules = tuple(RuleSpec(*r) for r in conn.execute(_RULES, {"tenant_id": tenant_id}))
+    row = statements.one_row(conn, _SETTINGS, {"tenant_id": tenant_id})
+    rules = tuple(RuleSpec(*r) for r in statements.rows(conn, _RULES, {"tenant_id": tenant_id}))
     if row is None:
         return SettingsSnapshot(rules=rules)
     return SettingsSnapshot(*row, rules=rules)

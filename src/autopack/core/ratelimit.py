@@ -112,6 +112,12 @@ def rate_limit(limit: str | Callable[[], str], scope: str,
     return dependency
 
 
+def limits_in_process() -> bool:
+    """True when checking a limit touches no network (limits off, or counted in this process's memory)."""
+    settings = get_settings()
+    return not settings.rate_limit_enabled or settings.rate_limit_storage.startswith("memory://")
+
+
 def storage_status() -> str | None:
     """None for in-memory storage; "connected" or "error: ..." for a shared store."""
     uri = get_settings().rate_limit_storage

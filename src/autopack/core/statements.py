@@ -58,10 +58,14 @@ class _Form:
             out.append(value if convert is None or value is None else convert(value))
         return out
 
+    def values_of(self, raw: Sequence[Any]) -> tuple:
+        """One result row's values, converted as SQLAlchemy would."""
+        return tuple(value if read is None or value is None else read(value)
+                     for read, value in zip(self.readers, raw, strict=True))
+
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         """One result row as {key: value}, values converted as SQLAlchemy would."""
-        return {key: (value if read is None or value is None else read(value))
-                for key, read, value in zip(self.keys, self.readers, raw, strict=True)}
+        return dict(zip(self.keys, self.values_of(raw), strict=True))
 
 
 def _prefetch_defaults(compiled: Any) -> dict[str, Callable[[Any], Any]]:
@@ -143,18 +147,44 @@ def execute_many(conn: Connection, statement: Executable, rows: list[Params]) ->
         cursor.close()
 
 
+def _fetch(conn: Connection, form: _Form, params: Params, many: bool) -> list[Sequence[Any]]:
+    values = form.values(params)
+    cursor = _cursor(conn)
+    try:
+        cursor.execute(form.sql, values)
+        if many:
+            return cursor.fetchall()
+        raw = cursor.fetchone()
+        return [] if raw is None else [raw]
+    except sqlite3.Error as exc:
+        _raise(form, values, exc)
+    finally:
+        cursor.close()
+
+
+def rows(conn: Connection, statement: Executable, params: Params) -> list[tuple]:
+    """Every row of `statement` (a SELECT, or a write with RETURNING) as tuples."""
+    form = _driver_form(conn, statement, params)
+    if form is None:
+        return [tuple(row) for row in conn.execute(statement, params)]
+    return [form.values_of(raw) for raw in _fetch(conn, form, params, many=True)]
+
+
+def one_row(conn: Connection, statement: Executable, params: Params) -> tuple | None:
+    """The first row of `statement` as a tuple, or None."""
+    form = _driver_form(conn, statement, params)
+    if form is None:
+        row = conn.execute(statement, params).first()
+        return None if row is None else tuple(row)
+    fetched = _fetch(conn, form, params, many=False)
+    return form.values_of(fetched[0]) if fetched else None
+
+
 def first(conn: Connection, statement: Executable, params: Params) -> dict[str, Any] | None:
     """The first row of `statement` as {column key: value}, or None."""
     form = _driver_form(conn, statement, params)
     if form is None:
         row = conn.execute(statement, params).first()
         return None if row is None else dict(row._mapping)
-    values = form.values(params)
-    cursor = _cursor(conn)
-    try:
-        raw = cursor.execute(form.sql, values).fetchone()
-    except sqlite3.Error as exc:
-        _raise(form, values, exc)
-    finally:
-        cursor.close()
-    return None if raw is None else form.row(raw)
+    fetched = _fetch(conn, form, params, many=False)
+    return form.row(fetched[0]) if fetched else None

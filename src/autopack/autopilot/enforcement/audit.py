@@ -9,6 +9,7 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from autopack.audit.service import append_event
+from autopack.core import statements
 from autopack.core.database import flushed_connection
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
@@ -32,7 +33,7 @@ def record_intervention(session: Session, tenant_id: int, *, intervention_action
     """Write one enforcement_audit_logs row and the matching `enforcement.<intervention>` ledger event; its id."""
     row_id = new_uuid()
     # A Core insert on the session's connection: the ORM's unit of work cost more than the row.
-    flushed_connection(session).execute(_INSERT_LOG, {
+    statements.execute(flushed_connection(session), _INSERT_LOG, {
         "id": row_id, "tenant_id": tenant_id, "timestamp": timestamp or utcnow(), "action_type": action_type,
         "entity_type": entity_type, "entity_id": entity_id, "violation_type": violation_type,
         "intervention_action": intervention_action, "enforcement_mode": enforcement_mode, "details": details or {},

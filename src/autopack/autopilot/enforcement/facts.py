@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from autopack.autopilot.enforcement.rules import EnforcementContext
 from autopack.autopilot.proposals import ActionProposal, first_number
+from autopack.core import statements
 from autopack.db.base import UTCDateTime
 from autopack.db.models.autopilot import AutopilotAction
 from autopack.db.models.campaigns import CampaignMetricsDaily, SandboxCampaign
@@ -41,8 +42,8 @@ def lookback_metrics(session: Session, tenant_id: int, entity_id: str, days: int
                      now: datetime) -> tuple[float | None, float | None]:
     """Spend-weighted ROAS and CPA of the entity over the last `days` days of campaign_metrics_daily."""
     since = (now - timedelta(days=days)).date()
-    row = session.connection().execute(_LOOKBACK, {"tenant_id": tenant_id, "entity_id": entity_id,
-                                                   "since": since}).one()
+    row = statements.one_row(session.connection(), _LOOKBACK, {"tenant_id": tenant_id, "entity_id": entity_id,
+                                                                "since": since})
     spend, revenue, conversions, avg_roas, avg_cpa = row
     roas = revenue / spend if spend else (float(avg_roas) if avg_roas is not None else None)
     cpa = spend / conversions if spend and conversions else (float(avg_cpa) if avg_cpa is not None else None)
@@ -59,8 +60,8 @@ def tenant_total_after(session: Session, tenant_id: int, proposal: ActionProposa
     new = proposal.new_budget
     if new is None:
         return None
-    others = session.connection().scalar(_OTHERS_TOTAL, {"tenant_id": tenant_id, "entity_type": proposal.entity_type,
-                                                         "entity_id": proposal.entity_id})
+    others = statements.one_row(session.connection(), _OTHERS_TOTAL, {
+        "tenant_id": tenant_id, "entity_type": proposal.entity_type, "entity_id": proposal.entity_id})[0]
     return float(others or 0.0) + new
 
 
@@ -68,9 +69,9 @@ def frequency(session: Session, tenant_id: int, proposal: ActionProposal,
               now: datetime) -> tuple[int, int, float | None]:
     """(budget changes today, changes today, hours since the last budget change): *applied* actions only."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    budget_today, all_today, last = session.connection().execute(_FREQUENCY, {
+    budget_today, all_today, last = statements.one_row(session.connection(), _FREQUENCY, {
         "tenant_id": tenant_id, "entity_type": proposal.entity_type, "entity_id": proposal.entity_id,
-        "midnight": midnight}).one()
+        "midnight": midnight})
     hours = None if last is None else max(0.0, (now - last).total_seconds() / 3600)
     return int(budget_today or 0), int(all_today or 0), hours
 
