@@ -383,9 +383,10 @@ _group_writer: GroupWriter | None = None
 
 
 def _writer() -> GroupWriter | None:
-    """The group writer when writes run on one thread against SQLite, else None (a thread pool)."""
+    """The group writer when writes run on one thread (SQLite's default, or set), else None (a thread pool)."""
     global _group_writer
-    if get_settings().write_threads not in (0, 1) or not is_sqlite():
+    threads = get_settings().write_threads
+    if threads > 1 or (threads == 0 and not is_sqlite()):
         return None
     if _group_writer is None:
         with _lock:

@@ -20,8 +20,9 @@ from sqlalchemy.sql import Executable
 
 Params = dict[str, Any]
 
-_forms: dict[tuple[int, tuple[str, ...]], _Form] = {}
+_forms: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Form | None]] = {}
 _lock = threading.Lock()
+MAX_FORMS = 4096
 
 
 class _Unsupported(Exception):
@@ -31,13 +32,12 @@ class _Unsupported(Exception):
 class _Form:
     """One statement compiled for one set of parameter names: SQL, value order and converters."""
 
-    __slots__ = ("statement", "sql", "names", "bound", "binders", "defaults", "keys", "readers")
+    __slots__ = ("sql", "names", "bound", "binders", "defaults", "keys", "readers")
 
     def __init__(self, statement: Executable, names: tuple[str, ...], dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
         if compiled.literal_execute_params or any(b.expanding for b in compiled.binds.values()):
             raise _Unsupported
-        self.statement = statement  # held, so its id cannot be reused while the form is cached
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup or ())
         self.bound = dict(compiled.params)
@@ -85,15 +85,17 @@ def _prefetch_defaults(compiled: Any) -> dict[str, Callable[[Any], Any]]:
 
 def _form(statement: Executable, names: tuple[str, ...], dialect: Any) -> _Form | None:
     key = (id(statement), names)
-    form = _forms.get(key)
-    if form is not None and form.statement is statement:
-        return form
+    held = _forms.get(key)
+    if held is not None and held[0] is statement:
+        return held[1]
     try:
         form = _Form(statement, names, dialect)
     except _Unsupported:
-        return None
+        form = None  # remembered too: SQLAlchemy runs it, without compiling it here each time
     with _lock:
-        _forms[key] = form
+        if len(_forms) >= MAX_FORMS:  # a statement built per call, or many column sets: start over
+            _forms.clear()
+        _forms[key] = (statement, form)
     return form
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, select, type_coerce
+from sqlalchemy import and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from autopack.autopilot.enforcement.rules import EnforcementContext
@@ -29,7 +29,8 @@ _OTHERS_TOTAL = scoped(
     .where(SandboxCampaign.entity_type == _ENTITY_TYPE, SandboxCampaign.status == "active",
            SandboxCampaign.entity_id != _ENTITY_ID), TENANT)
 _APPLIED_AT = AutopilotAction.applied_at
-_IS_BUDGET = AutopilotAction.action_type.in_(BUDGET_TYPES)
+# Not IN (...): a list bound at build time is expanded by SQLAlchemy on each execution (core/statements.py).
+_IS_BUDGET = or_(*(AutopilotAction.action_type == kind for kind in BUDGET_TYPES))
 _TODAY = _APPLIED_AT >= bindparam("midnight", type_=UTCDateTime())
 _FREQUENCY = scoped(
     select(func.count().filter(and_(_IS_BUDGET, _TODAY)), func.count().filter(_TODAY),
