@@ -1,15 +1,14 @@
 """Prebuilt Core statements of the hot write paths, run by the driver on a session's connection.
 
-On SQLite, SQLAlchemy's execution layer costs 30-100 us a statement where sqlite3 itself takes a few:
-the statement is compiled once per set of parameter names, and its values are converted, its Python-side
-defaults filled and its result rows converted exactly as SQLAlchemy would, in the session's transaction.
-Elsewhere, and whenever something listens to the engine's statement events (tests counting or reading
+SQLAlchemy's execution layer costs 30-100 us a statement where sqlite3 takes a few and psycopg a few
+more: the statement is compiled once per set of parameter names, and its values are converted, its
+Python-side defaults filled and its result rows converted exactly as SQLAlchemy would, in the session's
+transaction. Whenever something listens to the engine's statement events (tests counting or reading
 statements), the statement goes through SQLAlchemy unchanged.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,23 +31,32 @@ class _Unsupported(Exception):
 class _Form:
     """One statement compiled for one set of parameter names: SQL, value order and converters."""
 
-    __slots__ = ("sql", "names", "bound", "binders", "defaults", "keys", "readers")
+    __slots__ = ("sql", "positional", "names", "bound", "binders", "defaults", "keys", "types", "dialect", "readers")
 
     def __init__(self, statement: Executable, names: tuple[str, ...], dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
         if compiled.literal_execute_params or any(b.expanding for b in compiled.binds.values()):
             raise _Unsupported
         self.sql = compiled.string
-        self.names = tuple(compiled.positiontup or ())
+        self.positional = compiled.positional  # sqlite3: ?, in order; psycopg: %(name)s
+        self.names = tuple(compiled.positiontup or ()) if self.positional else tuple(
+            dict.fromkeys(compiled.bind_names.values()))
         self.bound = dict(compiled.params)
         self.binders = dict(compiled._bind_processors)  # noqa: SLF001 - what SQLAlchemy applies on execute
         self.defaults = _prefetch_defaults(compiled)
         columns = compiled._result_columns  # noqa: SLF001 - the result's keys and types, as SQLAlchemy reads them
         self.keys = tuple(c.keyname for c in columns)
-        self.readers = tuple(c.type._cached_result_processor(dialect, None) for c in columns)  # noqa: SLF001
+        self.types = tuple(c.type for c in columns)
+        self.dialect = dialect
+        self.readers: tuple | None = None  # from the first result's description (PostgreSQL's type codes)
 
-    def values(self, params: Params) -> list[Any]:
-        """The statement's positional values for `params`, converted as SQLAlchemy would."""
+    def read_with(self, description: Sequence[Sequence[Any]]) -> None:
+        """Take the result converters SQLAlchemy would for a result described by `description`."""
+        self.readers = tuple(kind._cached_result_processor(self.dialect, column[1])  # noqa: SLF001
+                             for kind, column in zip(self.types, description, strict=True))
+
+    def values(self, params: Params) -> list[Any] | dict[str, Any]:
+        """The statement's values for `params` (in order, or by name), converted as SQLAlchemy would."""
         if self.defaults:
             params = {**{name: make(None) for name, make in self.defaults.items()}, **params}
         out = []
@@ -56,7 +64,7 @@ class _Form:
             value = params[name] if name in params else self.bound[name]
             convert = self.binders.get(name)
             out.append(value if convert is None or value is None else convert(value))
-        return out
+        return out if self.positional else dict(zip(self.names, out, strict=True))
 
     def values_of(self, raw: Sequence[Any]) -> tuple:
         """One result row's values, converted as SQLAlchemy would."""
@@ -99,11 +107,16 @@ def _form(statement: Executable, names: tuple[str, ...], dialect: Any) -> _Form 
     return form
 
 
+_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
 def _driver_form(conn: Connection, statement: Executable, params: Params) -> _Form | None:
     """The compiled form when the driver may run `statement` here, else None."""
-    if conn.dialect.name != "sqlite" or conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute:
+    dialect = conn.dialect
+    if (dialect.name, dialect.driver) not in _DRIVERS or conn.dispatch.before_cursor_execute \
+            or conn.dispatch.after_cursor_execute:
         return None
-    return _form(statement, tuple(params), conn.dialect)
+    return _form(statement, tuple(params), dialect)
 
 
 def _cursor(conn: Connection) -> Any:
@@ -112,8 +125,13 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()
 
 
-def _raise(form: _Form, values: Any, exc: sqlite3.Error) -> None:
-    raise DBAPIError.instance(form.sql, values, exc, sqlite3.Error) from exc
+def _errors(conn: Connection) -> type[Exception]:
+    return conn.dialect.loaded_dbapi.Error
+
+
+def _raise(conn: Connection, form: _Form, values: Any, exc: Exception) -> None:
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError, ...)."""
+    raise DBAPIError.instance(form.sql, values, exc, _errors(conn)) from exc
 
 
 def execute(conn: Connection, statement: Executable, params: Params) -> int:
@@ -126,8 +144,8 @@ def execute(conn: Connection, statement: Executable, params: Params) -> int:
     try:
         cursor.execute(form.sql, values)
         return cursor.rowcount
-    except sqlite3.Error as exc:
-        _raise(form, values, exc)
+    except _errors(conn) as exc:
+        _raise(conn, form, values, exc)
     finally:
         cursor.close()
 
@@ -143,8 +161,8 @@ def execute_many(conn: Connection, statement: Executable, rows: list[Params]) ->
     cursor = _cursor(conn)
     try:
         cursor.executemany(form.sql, values)
-    except sqlite3.Error as exc:
-        _raise(form, values, exc)
+    except _errors(conn) as exc:
+        _raise(conn, form, values, exc)
     finally:
         cursor.close()
 
@@ -154,12 +172,14 @@ def _fetch(conn: Connection, form: _Form, params: Params, many: bool) -> list[Se
     cursor = _cursor(conn)
     try:
         cursor.execute(form.sql, values)
+        if form.readers is None:
+            form.read_with(cursor.description)
         if many:
             return cursor.fetchall()
         raw = cursor.fetchone()
         return [] if raw is None else [raw]
-    except sqlite3.Error as exc:
-        _raise(form, values, exc)
+    except _errors(conn) as exc:
+        _raise(conn, form, values, exc)
     finally:
         cursor.close()
 
