@@ -93,6 +93,8 @@ _STATUS_TIERS = (select(Tier.name, Tier.tier_index, Tier.state).where(Tier.run_i
 _STATUS_PHASES = (select(Phase.phase_id, Phase.name, Phase.phase_index, Phase.state, Phase.tokens_used,
                          Phase.quality_level, Phase.quality_blocked, Phase.incident_token_cap)
                   .where(Phase.run_id == _RUN_ID).order_by(Phase.phase_index, Phase.id))
+_TierRow = namedtuple("_TierRow", [c.key for c in _STATUS_TIERS.selected_columns])
+_PhaseRow = namedtuple("_PhaseRow", [c.key for c in _STATUS_PHASES.selected_columns])
 
 
 def read_run_status(run_id: str) -> bytes:
@@ -119,13 +121,25 @@ def run_status(session: Session, run_id: str) -> dict[str, Any]:
 
 
 def _status_document(run, tiers: list, phases: list, efficiency: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
-    current_tier = next((t for t in tiers if t.state not in DONE_STATES), None)
-    current_phase = next((p for p in phases if p.state not in DONE_STATES), None)
-    completed_tiers = sum(1 for t in tiers if t.state in DONE_STATES)
-    completed_phases = sum(1 for p in phases if p.state in DONE_STATES)
-    tokens_used = sum(p.tokens_used or 0 for p in phases)
+    """The status from the run row and its tiers' and phases' rows (sequences in _STATUS_TIERS' and
+    _STATUS_PHASES' column order), the phases gone through once: it is the route's main cost."""
+    current_tier = next((_TierRow(*t) for t in tiers if t[2] not in DONE_STATES), None)
+    completed_tiers = sum(1 for t in tiers if t[2] in DONE_STATES)
+    current_phase, completed_phases, tokens_used, states, rated, capped = None, 0, 0, [], [], []
+    for p in phases:
+        state = p[3]
+        states.append(state)
+        if state in DONE_STATES:
+            completed_phases += 1
+        elif current_phase is None:
+            current_phase = _PhaseRow(*p)
+        tokens_used += p[4] or 0
+        if p[5] is not None or p[6]:
+            rated.append(_PhaseRow(*p))  # _quality passes over the phases without a rating
+        if p[7]:
+            capped.append(_PhaseRow(*p))  # budget.incidents looks only at phases with a cap
     token_cap = run.token_cap or 1
-    level, blocked, warnings = _quality(phases)
+    level, blocked, warnings = _quality(rated)
     return {
         "run_id": run.id,
         "state": run.state,
@@ -148,8 +162,8 @@ def _status_document(run, tiers: list, phases: list, efficiency: dict[str, Any])
         "quality_blocked": blocked,
         "quality_warnings": warnings,
         "token_efficiency": efficiency if efficiency["total_phases"] > 0 else None,
-        "budget": budget.status(run, budget.counts_of(p.state for p in phases)),
-        "incident_token_cap_exceeded": budget.incidents(phases),
+        "budget": budget.status(run, budget.counts_of(states)),
+        "incident_token_cap_exceeded": budget.incidents(capped),
     }
 
 
@@ -272,8 +286,6 @@ def _json_rows(stmt, names: tuple[str, ...]) -> str:  # noqa: ANN001
 
 
 _RunRow = namedtuple("_RunRow", [c.key for c in _STATUS_RUN.selected_columns])
-_TierRow = namedtuple("_TierRow", [c.key for c in _STATUS_TIERS.selected_columns])
-_PhaseRow = namedtuple("_PhaseRow", [c.key for c in _STATUS_PHASES.selected_columns])
 _RUN_TIMES = frozenset(c.key for c in _STATUS_RUN.selected_columns if isinstance(c.type, UTCDateTime))
 _OUTCOMES = (select(func.coalesce(_TE.phase_outcome, "UNKNOWN").label("outcome"), func.count().label("n"))
              .where(_TE.run_id == _RUN_ID).group_by("outcome").order_by("outcome"))
@@ -336,8 +348,8 @@ def _status_of_row(run_id: str, row, to_utc) -> dict[str, Any]:  # noqa: ANN001 
         raise NotFound(f"Run {run_id} not found")
     width = len(_RunRow._fields)
     run = _RunRow(*(to_utc(v) if k in _RUN_TIMES else v for k, v in zip(_RunRow._fields, row, strict=False)))
-    tiers = [_TierRow(*t) for t in orjson.loads(row[width])]
-    phases = [_PhaseRow(*p) for p in orjson.loads(row[width + 1])]
+    tiers = orjson.loads(row[width])
+    phases = orjson.loads(row[width + 1])
     efficiency = _efficiency_document(run_id, SimpleNamespace(**dict(zip(
         (c.key for c in _EFFICIENCY.selected_columns), orjson.loads(row[width + 2]), strict=True))))
     if efficiency["total_phases"]:
