@@ -166,12 +166,20 @@ class _failing_commit:  # noqa: N801 - stands in for the `_session` context mana
         raise exc[1]
 
 
-def test_requests_write_through_the_group_writer_on_sqlite_only(client):
+def test_requests_write_through_the_group_writer(client):
     async def write():
         return await run_in_write_transaction(lambda session, slug: _add(slug)(session), "gw-six")
 
     assert asyncio.run(write()) == "gw-six"
     assert _slugs("gw-six") == {"gw-six"}
-    assert (database._writer() is not None) == (get_engine().dialect.name == "sqlite")
+    on_sqlite = get_engine().dialect.name == "sqlite"
+    assert database._writer().threads == (1 if on_sqlite else database.POSTGRES_WRITE_THREADS)
     with session_scope(writer=False) as session:
         assert session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == "gw-six")) == 1
+
+
+def test_several_write_threads_each_commit_their_own_groups(client):
+    writer = GroupWriter(threads=3)
+    futures = [writer.submit(_add(f"gw-seven-{i}"), (), contextvars.copy_context()) for i in range(60)]
+    assert [f.result(WAIT) for f in futures] == [f"gw-seven-{i}" for i in range(60)]
+    assert _slugs("gw-seven-") == {f"gw-seven-{i}" for i in range(60)}

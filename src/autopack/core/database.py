@@ -212,7 +212,7 @@ def get_read_session() -> Iterator[Session]:
 async def run_in_read_thread(fn: Callable[..., T], *args: Any) -> T:
     """Run `fn(*args)` on one of the read threads (which may use `thread_read_connection`)."""
     context = contextvars.copy_context()  # keep the request id in logs written by the thread
-    return await asyncio.get_running_loop().run_in_executor(_executor("read"), context.run, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(_read_executor(), context.run, fn, *args)
 
 
 _thread_connection = threading.local()
@@ -285,23 +285,18 @@ def _postgres_read_connection() -> Any:
     return conn
 
 
-_executors: dict[str, ThreadPoolExecutor] = {}
+_read_pool: ThreadPoolExecutor | None = None
 
 
-def _executor(kind: str) -> ThreadPoolExecutor:
-    """The "read" or "write" threads: a few, sized per database (more only fight over the GIL)."""
-    pool = _executors.get(kind)
-    if pool is None:
-        settings = get_settings()
-        configured, on_sqlite, on_postgres = (
-            (settings.read_threads, SQLITE_READ_THREADS, POSTGRES_READ_THREADS) if kind == "read"
-            else (settings.write_threads, SQLITE_WRITE_THREADS, POSTGRES_WRITE_THREADS))
-        threads = configured or (on_sqlite if is_sqlite() else on_postgres)
+def _read_executor() -> ThreadPoolExecutor:
+    """The read threads: a few, sized per database (more only fight over the GIL)."""
+    global _read_pool
+    if _read_pool is None:
+        threads = get_settings().read_threads or (SQLITE_READ_THREADS if is_sqlite() else POSTGRES_READ_THREADS)
         with _lock:
-            pool = _executors.get(kind)
-            if pool is None:
-                pool = _executors[kind] = ThreadPoolExecutor(threads, thread_name_prefix=f"autopack-{kind}")
-    return pool
+            if _read_pool is None:
+                _read_pool = ThreadPoolExecutor(threads, thread_name_prefix="autopack-read")
+    return _read_pool
 
 
 def _in_transaction(fn: Callable[..., T], args: tuple) -> T:
@@ -316,7 +311,7 @@ _Job = tuple[Future, Callable[..., Any], tuple, contextvars.Context]
 
 
 class GroupWriter:
-    """SQLite's write thread: writes run in turn, those waiting together committed together.
+    """The write threads: each takes the writes waiting (up to `limit`) and commits them together.
 
     Each write sees the ones before it in its group (one transaction, in order) and ORM objects of its
     own only (the session is flushed and cleared between writes). Nothing is answered before the
@@ -324,10 +319,11 @@ class GroupWriter:
     writes run again alone, in order, each in its own transaction (the failing one fails alone).
     """
 
-    def __init__(self, limit: int = GROUP_COMMIT_MAX) -> None:
-        self.limit = limit
+    def __init__(self, limit: int = GROUP_COMMIT_MAX, threads: int = 1) -> None:
+        self.limit, self.threads = limit, threads
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        threading.Thread(target=self._loop, name="autopack-write_0", daemon=True).start()
+        for number in range(threads):
+            threading.Thread(target=self._loop, name=f"autopack-write_{number}", daemon=True).start()
 
     def submit(self, fn: Callable[..., T], args: tuple, context: contextvars.Context) -> Future:
         """Queue `fn(session, *args)`; its future is settled once its transaction has committed."""
@@ -382,17 +378,17 @@ def _run_alone(job: _Job) -> None:
 _group_writer: GroupWriter | None = None
 
 
-def _writer() -> GroupWriter | None:
-    """The group writer when writes run on one thread (SQLite's default, or set), else None (a thread pool)."""
+def _writer() -> GroupWriter:
+    """The process's write threads (AUTOPACK_WRITE_THREADS, else SQLite's one or PostgreSQL's several)."""
     global _group_writer
-    threads = get_settings().write_threads
-    if threads > 1 or (threads == 0 and not is_sqlite()):
-        return None
-    if _group_writer is None:
+    threads = get_settings().write_threads or (SQLITE_WRITE_THREADS if is_sqlite() else POSTGRES_WRITE_THREADS)
+    writer = _group_writer
+    if writer is None or writer.threads != threads:
         with _lock:
-            if _group_writer is None:
-                _group_writer = GroupWriter()
-    return _group_writer
+            if _group_writer is None or _group_writer.threads != threads:
+                _group_writer = GroupWriter(threads=threads)
+            writer = _group_writer
+    return writer
 
 
 async def run_in_write_transaction(fn: Callable[..., T], *args: Any) -> T:
@@ -403,10 +399,7 @@ async def run_in_write_transaction(fn: Callable[..., T], *args: Any) -> T:
     SQLite the writes waiting together share one transaction (GroupWriter).
     """
     context = contextvars.copy_context()  # keep the request id in logs written by the thread
-    writer = _writer()
-    if writer is not None:
-        return await asyncio.wrap_future(writer.submit(fn, args, context))
-    return await asyncio.get_running_loop().run_in_executor(_executor("write"), context.run, _in_transaction, fn, args)
+    return await asyncio.wrap_future(_writer().submit(fn, args, context))
 
 
 # scope="function": commit happens when the endpoint returns, before the response is sent.
