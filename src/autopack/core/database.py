@@ -40,11 +40,13 @@ POSTGRES_POOL_SIZE = 10
 # PostgreSQL reads wait on the network, which more threads overlap.
 SQLITE_READ_THREADS = 2
 POSTGRES_READ_THREADS = 4
-# Write threads when AUTOPACK_WRITE_THREADS is 0 (auto). SQLite runs one write at a time, so one thread
-# does them in turn without handing the writer lock (and the GIL) from thread to thread; PostgreSQL
-# writes to different rows overlap.
+# Write threads when AUTOPACK_WRITE_THREADS is 0 (auto); each commits the writes waiting together
+# (GroupWriter). SQLite runs one write at a time: one thread, no writer lock handed around. On
+# PostgreSQL (measured, bench/README.md) one thread served the hot writes 1.3-2x as fast as eight
+# (most of them wait on one run's row or the ledger's head anyway) and two nearly as fast as one; the
+# second keeps writes moving while one waits on a lock or a long patch apply.
 SQLITE_WRITE_THREADS = 1
-POSTGRES_WRITE_THREADS = 8
+POSTGRES_WRITE_THREADS = 2
 _WRITER_TURN = "autopack_writer_turn"
 
 
