@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import psycopg
+import pytest
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import OperationalError
 
 from autopack.core import rowread
-from autopack.core.database import session_scope
+from autopack.core.database import get_engine, session_scope
 from autopack.db.models import Tenant, TenantMembership, User
 from autopack.db.scope import TENANT, scoped
 from tests.auth.helpers import make_user
@@ -56,3 +62,47 @@ def test_values_are_converted_as_the_session_converts_them(client):
     since = select(User.id).where(User.id == user_id, User.created_at >= bindparam("since", type_=User.created_at.type))
     assert rowread.read_row(since, {"since": created}) == (user_id,)
     assert rowread.read_row(since, {"since": created + timedelta(microseconds=1)}) is None
+
+
+def test_postgresql_reads_keep_a_few_connections_and_replace_a_dropped_one(client):
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        assert rowread._kept == []  # SQLite reads on the thread's own connection
+        return
+    user_id = make_user()[0]
+    assert rowread.read_row(_USER, {"user_id": user_id})[0] == user_id
+    (owner, conn), = rowread._kept
+    assert owner is engine and conn.autocommit
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+    assert rowread.read_row(_USER, {"user_id": user_id})[0] == user_id  # once more on a fresh connection
+    assert rowread._kept[-1][1] is not conn and conn.closed
+
+    with ThreadPoolExecutor(8) as pool:
+        rows = list(pool.map(lambda _: rowread.read_row(_USER, {"user_id": user_id}), range(200)))
+    assert {row[0] for row in rows} == {user_id}
+    assert 1 <= len(rowread._kept) <= rowread.MAX_KEPT
+
+
+def test_an_outage_is_an_operational_error(client, monkeypatch):
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        monkeypatch.setattr(rowread, "_kept", [])
+        monkeypatch.setattr(engine, "raw_connection", _refused(psycopg.OperationalError))
+    else:
+        monkeypatch.setattr(rowread, "thread_read_connection", _refused_connection(sqlite3.OperationalError))
+    with pytest.raises(OperationalError):
+        rowread.read_row(_USER, {"user_id": 1})
+
+
+def _refused(error: type[Exception]):
+    def connect():  # as the engine's pool raises it
+        raise OperationalError("connect", None, error("connection refused"))
+    return connect
+
+
+def _refused_connection(error: type[Exception]):
+    class Refusing:
+        def cursor(self):
+            raise error("disk I/O error")
+    return lambda: Refusing()

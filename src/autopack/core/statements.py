@@ -19,7 +19,7 @@ from sqlalchemy.sql import Executable
 
 Params = dict[str, Any]
 
-_forms: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Form | None]] = {}
+_forms: dict[tuple[int, tuple[str, ...], str], tuple[Executable, _Form | None]] = {}
 _lock = threading.Lock()
 MAX_FORMS = 4096
 
@@ -92,7 +92,7 @@ def _prefetch_defaults(compiled: Any) -> dict[str, Callable[[Any], Any]]:
 
 
 def _form(statement: Executable, names: tuple[str, ...], dialect: Any) -> _Form | None:
-    key = (id(statement), names)
+    key = (id(statement), names, dialect.name)
     held = _forms.get(key)
     if held is not None and held[0] is statement:
         return held[1]
@@ -210,3 +210,22 @@ def first(conn: Connection, statement: Executable, params: Params) -> dict[str, 
         return None if row is None else dict(row._mapping)
     fetched = _fetch(conn, form, params, many=False)
     return form.row(fetched[0]) if fetched else None
+
+
+def driver_row(dbapi_connection: Any, dialect: Any, statement: Executable, params: Params) -> tuple | None:
+    """The first row of `statement` on a driver connection of its own (autocommit, no session), converted.
+
+    The driver's errors are the caller's to handle (it owns the connection).
+    """
+    form = _form(statement, tuple(params), dialect)
+    if form is None:
+        raise ValueError("this statement needs SQLAlchemy's own execution (expanding IN, SQL defaults)")
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(form.sql, form.values(params))
+        if form.readers is None:
+            form.read_with(cursor.description)
+        raw = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if raw is None else form.values_of(raw)
