@@ -27,6 +27,7 @@ from autopack.autopilot.settings import get_autopilot_settings
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
 from autopack.db.models import AutopilotAction, AutopilotSettings
+from autopack.db.models.autopilot import new_uuid
 
 __all__ = ["InvalidTransition", "QueueOutcome", "action_view", "approve", "approve_all", "dismiss",
            "get_action", "list_actions", "queue_action", "record_transition", "summary"]
@@ -122,7 +123,7 @@ def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, act
         result.warnings.append(cooldown_warning)
     now = utcnow()
     action = AutopilotAction(
-        tenant_id=tenant_id, date=now.date(), action_type=proposal.action_type,
+        id=new_uuid(), tenant_id=tenant_id, date=now.date(), action_type=proposal.action_type,
         entity_type=proposal.entity_type, entity_id=proposal.entity_id, entity_name=proposal.entity_name or None,
         platform=proposal.platform, action_json=proposal.action_json, before_value=proposal.before_value,
         status="queued", requires_approval=not decision.auto_approved, auto_approved=decision.auto_approved,
@@ -130,8 +131,6 @@ def queue_action(session: Session, tenant_id: int, proposal: ActionProposal, act
         updated_at=now, proposed_hash=proposal.proposed_hash(), attempts=0,
         # the redeemed soft-block confirmation: execution-time re-validation honours it
         confirmation_jti=result.confirmation_jti if result.confirmed else None)
-    session.add(action)
-    session.flush()
     record_created(session, action, actor, {"enforcement": result.outcome, "reason": decision.reason})
     if decision.auto_approved:
         record_transition(session, action, "approved", AUTOPILOT_ACTOR, {"auto": True, "level": settings.level})

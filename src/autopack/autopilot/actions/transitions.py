@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from autopack.core import statements
 from autopack.core.database import flushed_connection
 from autopack.core.errors import EnvelopeError
 from autopack.db.base import utcnow
@@ -27,7 +28,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "dismissed": frozenset(),
 }
 _ACTIONS = AutopilotAction.__table__
+_INSERT_ACTION = insert(_ACTIONS)
 _INSERT_EVENT = insert(AutopilotActionEvent.__table__)
+# The transition's UPDATE, built once: the changed columns' parameters make its SET clause (the tenant's
+# parameter is not named tenant_id, which would be taken for a column to set).
+_TRANSITION = scoped_update(_ACTIONS, bindparam("scope_tenant")).where(
+    _ACTIONS.c.id == bindparam("action_id"), _ACTIONS.c.status == bindparam("from_status"))
 _STAMPS = {"approved": ("approved_at", "approved_by"), "dismissed": ("dismissed_at", "dismissed_by"),
            "applied": ("applied_at", None)}
 
@@ -58,9 +64,14 @@ def log_event(session: Session, tenant_id: int, action_id: str, from_status: str
 
 
 def record_created(session: Session, action: AutopilotAction, actor: str, details: dict | None = None) -> None:
-    """The first event of a new action (nothing → queued)."""
-    flushed_connection(session).execute(  # the action's own insert is flushed first
-        _INSERT_EVENT, event_row(action.id, action.tenant_id, None, action.status, actor, details))
+    """Insert a new action (the columns set on it, as the ORM would) and its first event (nothing → queued).
+
+    The action stays out of the session: one Core insert costs less than the unit of work.
+    """
+    conn = flushed_connection(session)
+    statements.execute(conn, _INSERT_ACTION, dict(inspect(action).dict))
+    statements.execute(conn, _INSERT_EVENT, event_row(action.id, action.tenant_id, None, action.status, actor,
+                                                      details))
     log_event(session, action.tenant_id, action.id, None, action.status, actor)
 
 
@@ -82,16 +93,16 @@ def record_transition(session: Session, action: AutopilotAction, to_status: str,
         changes.setdefault(at_column, now)
         if by_column:
             changes.setdefault(by_column, actor)
-    conn = flushed_connection(session)  # Core on the connection: the ORM's execute doubled the cost
-    result = conn.execute(
-        scoped_update(AutopilotAction.__table__, action.tenant_id)
-        .where(_ACTIONS.c.id == action.id, _ACTIONS.c.status == from_status).values(**changes))
-    if result.rowcount != 1:
+    conn = flushed_connection(session)  # by the driver on the connection: the ORM's execute doubled the cost
+    changed = statements.execute(conn, _TRANSITION, {
+        **changes, "scope_tenant": action.tenant_id, "action_id": action.id, "from_status": from_status})
+    if changed != 1:
         session.refresh(action)
         raise InvalidTransition(action, to_status)
     for key, value in changes.items():
         set_committed_value(action, key, value)
-    conn.execute(_INSERT_EVENT, event_row(action.id, action.tenant_id, from_status, to_status, actor, details, now))
+    statements.execute(conn, _INSERT_EVENT, event_row(action.id, action.tenant_id, from_status, to_status, actor,
+                                                      details, now))
     log_event(session, action.tenant_id, action.id, from_status, to_status, actor)
     return action
 
