@@ -306,8 +306,8 @@ def _in_transaction(fn: Callable[..., T], args: tuple) -> T:
         return fn(session, *args)
 
 
-# SQLite, one write thread: the writes that queue up while one runs share the next transaction (at
-# most this many), one BEGIN and one COMMIT for all of them.
+# The writes that queue up while a write thread is busy share its next transaction (at most this
+# many): one BEGIN and one COMMIT for all of them.
 GROUP_COMMIT_MAX = 32
 _Job = tuple[Future, Callable[..., Any], tuple, contextvars.Context]
 
@@ -397,8 +397,8 @@ async def run_in_write_transaction(fn: Callable[..., T], *args: Any) -> T:
     """`fn(session, *args)` in a write transaction on a write thread, committed before it returns.
 
     One thread hop for the whole write, where a `def` endpoint with a `WriteSession` takes three (the
-    session opened, the endpoint, the commit), each handing the GIL between threads under load. On
-    SQLite the writes waiting together share one transaction (GroupWriter).
+    session opened, the endpoint, the commit), each handing the GIL between threads under load. The
+    writes waiting together share one transaction (GroupWriter).
     """
     context = contextvars.copy_context()  # keep the request id in logs written by the thread
     return await asyncio.wrap_future(_writer().submit(fn, args, context))

@@ -66,6 +66,18 @@ class _Form:
             out.append(value if convert is None or value is None else convert(value))
         return out if self.positional else dict(zip(self.names, out, strict=True))
 
+    def run(self, cursor: Any, values: Any, want: str) -> Any:
+        """Execute on `cursor`: its rowcount ("rowcount"), or its raw rows ("all"; "one": at most one)."""
+        cursor.execute(self.sql, values)
+        if want == "rowcount":
+            return cursor.rowcount
+        if self.readers is None:
+            self.read_with(cursor.description)
+        if want == "all":
+            return cursor.fetchall()
+        raw = cursor.fetchone()
+        return [] if raw is None else [raw]
+
     def values_of(self, raw: Sequence[Any]) -> tuple:
         """One result row's values, converted as SQLAlchemy would."""
         return tuple(value if read is None or value is None else read(value)
@@ -134,20 +146,24 @@ def _raise(conn: Connection, form: _Form, values: Any, exc: Exception) -> None:
     raise DBAPIError.instance(form.sql, values, exc, _errors(conn)) from exc
 
 
+def _run(conn: Connection, form: _Form, params: Params, want: str) -> Any:
+    """`form.run` on a cursor of the session's connection, the driver's errors raised as SQLAlchemy's."""
+    values = form.values(params)
+    cursor = _cursor(conn)
+    try:
+        return form.run(cursor, values, want)
+    except _errors(conn) as exc:
+        _raise(conn, form, values, exc)
+    finally:
+        cursor.close()
+
+
 def execute(conn: Connection, statement: Executable, params: Params) -> int:
     """Run `statement` with `params` on `conn`; the number of rows it changed."""
     form = _driver_form(conn, statement, params)
     if form is None:
         return conn.execute(statement, params).rowcount
-    values = form.values(params)
-    cursor = _cursor(conn)
-    try:
-        cursor.execute(form.sql, values)
-        return cursor.rowcount
-    except _errors(conn) as exc:
-        _raise(conn, form, values, exc)
-    finally:
-        cursor.close()
+    return _run(conn, form, params, "rowcount")
 
 
 def execute_many(conn: Connection, statement: Executable, rows: list[Params]) -> None:
@@ -167,29 +183,12 @@ def execute_many(conn: Connection, statement: Executable, rows: list[Params]) ->
         cursor.close()
 
 
-def _fetch(conn: Connection, form: _Form, params: Params, many: bool) -> list[Sequence[Any]]:
-    values = form.values(params)
-    cursor = _cursor(conn)
-    try:
-        cursor.execute(form.sql, values)
-        if form.readers is None:
-            form.read_with(cursor.description)
-        if many:
-            return cursor.fetchall()
-        raw = cursor.fetchone()
-        return [] if raw is None else [raw]
-    except _errors(conn) as exc:
-        _raise(conn, form, values, exc)
-    finally:
-        cursor.close()
-
-
 def rows(conn: Connection, statement: Executable, params: Params) -> list[tuple]:
     """Every row of `statement` (a SELECT, or a write with RETURNING) as tuples."""
     form = _driver_form(conn, statement, params)
     if form is None:
         return [tuple(row) for row in conn.execute(statement, params)]
-    return [form.values_of(raw) for raw in _fetch(conn, form, params, many=True)]
+    return [form.values_of(raw) for raw in _run(conn, form, params, "all")]
 
 
 def one_row(conn: Connection, statement: Executable, params: Params) -> tuple | None:
@@ -198,7 +197,7 @@ def one_row(conn: Connection, statement: Executable, params: Params) -> tuple | 
     if form is None:
         row = conn.execute(statement, params).first()
         return None if row is None else tuple(row)
-    fetched = _fetch(conn, form, params, many=False)
+    fetched = _run(conn, form, params, "one")
     return form.values_of(fetched[0]) if fetched else None
 
 
@@ -208,7 +207,7 @@ def first(conn: Connection, statement: Executable, params: Params) -> dict[str, 
     if form is None:
         row = conn.execute(statement, params).first()
         return None if row is None else dict(row._mapping)
-    fetched = _fetch(conn, form, params, many=False)
+    fetched = _run(conn, form, params, "one")
     return form.row(fetched[0]) if fetched else None
 
 
@@ -222,10 +221,7 @@ def driver_row(dbapi_connection: Any, dialect: Any, statement: Executable, param
         raise ValueError("this statement needs SQLAlchemy's own execution (expanding IN, SQL defaults)")
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(form.sql, form.values(params))
-        if form.readers is None:
-            form.read_with(cursor.description)
-        raw = cursor.fetchone()
+        fetched = form.run(cursor, form.values(params), "one")
     finally:
         cursor.close()
-    return None if raw is None else form.values_of(raw)
+    return form.values_of(fetched[0]) if fetched else None
